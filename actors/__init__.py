@@ -1,0 +1,1 @@
+"""The Ray layer: pools, tracker actor and the app builder. Thin: build an adapter once, delegate."""

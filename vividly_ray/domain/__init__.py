@@ -1,0 +1,1 @@
+"""Domain values shared by every stage: requests, sources, scenes, timings, statuses, errors."""

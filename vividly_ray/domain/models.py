@@ -1,0 +1,197 @@
+"""Frozen value objects passed between stages (and between Ray workers, so they stay picklable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Aspect(StrEnum):
+    WIDE = "16:9"
+    TALL = "9:16"
+    SQUARE = "1:1"
+
+
+class Resolution(StrEnum):
+    P480 = "480p"
+    P720 = "720p"
+    P1080 = "1080p"
+
+
+def frame_size(aspect: Aspect, resolution: Resolution) -> tuple[int, int]:
+    """Pixel (width, height); the short side is the resolution's line count."""
+    short = {Resolution.P480: 480, Resolution.P720: 720, Resolution.P1080: 1080}[resolution]
+    long = {Resolution.P480: 854, Resolution.P720: 1280, Resolution.P1080: 1920}[resolution]
+    if aspect is Aspect.WIDE:
+        return long, short
+    if aspect is Aspect.TALL:
+        return short, long
+    return short, short
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A K-12 grade level: 0 is kindergarten, 1-12 the grades."""
+
+    level: int
+
+    @property
+    def label(self) -> str:
+        return "K" if self.level == 0 else str(self.level)
+
+    @property
+    def band(self) -> str:
+        """The library's grade bands: K-2, 3-5, 6-8, 9-12."""
+        if self.level <= 2:
+            return "K-2"
+        if self.level <= 5:
+            return "3-5"
+        if self.level <= 8:
+            return "6-8"
+        return "9-12"
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """A validated request for one video."""
+
+    question: str
+    grade: Grade
+    minutes: float
+    aspect: Aspect = Aspect.WIDE
+    resolution: Resolution = Resolution.P720
+    student_id: str = "local"
+    organization_id: str | None = None
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One library document with its licence and attribution."""
+
+    source_id: str
+    title: str
+    subject: str
+    grade_band: str
+    license: str
+    attribution: str
+    license_url: str = ""
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of a document (one paragraph or a short run of paragraphs)."""
+
+    passage_id: str
+    source_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RetrievedPassage:
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What the retrieving stage found for a question: ranked passages and their sources."""
+
+    query: str
+    passages: tuple[RetrievedPassage, ...]
+    sources: tuple[SourceDocument, ...]
+
+
+class SceneKind(StrEnum):
+    TITLE = "title"
+    CONCEPT = "concept"
+    RECAP = "recap"
+    CREDITS = "credits"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene of the script: what is shown and what is said."""
+
+    index: int
+    kind: SceneKind
+    title: str
+    bullets: tuple[str, ...]
+    narration: tuple[str, ...]  # one sentence per item; captions and timings follow these
+    source_ids: tuple[str, ...] = ()
+    # For each bullet, the index of the narration sentence at whose start it appears on screen.
+    # Empty means: spread the bullets evenly over the narration.
+    reveal_at: tuple[int, ...] = ()
+
+    @property
+    def narration_text(self) -> str:
+        return " ".join(self.narration)
+
+
+@dataclass(frozen=True)
+class Script:
+    title: str
+    grade: Grade
+    target_seconds: float
+    scenes: tuple[Scene, ...]
+    sources: tuple[SourceDocument, ...]
+
+
+@dataclass(frozen=True)
+class SentenceTiming:
+    """Where one narrated sentence sits in its scene's audio, in seconds."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SceneAudio:
+    """Narration for one scene: a mono 16-bit WAV file and exact sentence timings."""
+
+    scene_index: int
+    wav_path: str
+    duration: float
+    sentences: tuple[SentenceTiming, ...]
+    content_key: str
+
+
+@dataclass(frozen=True)
+class SceneSegment:
+    """An encoded video segment for one scene (H.264, no audio)."""
+
+    scene_index: int
+    path: str
+    duration: float
+    content_key: str
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """How slides are drawn and encoded; part of every segment's content key."""
+
+    width: int
+    height: int
+    theme: str = "default"
+    encoder_preset: str = "veryfast"
+    crf: int = 23
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """The files a completed request delivered, and the figures worth reporting."""
+
+    video_path: str
+    captions_vtt: str
+    captions_srt: str
+    thumbnail: str
+    script_json: str
+    manifest_json: str
+    duration: float
+    scene_count: int
+    reused_scenes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)

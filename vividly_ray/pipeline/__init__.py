@@ -1,0 +1,1 @@
+"""The pipeline: stage ports, the orchestrator that drives a request through them, assembly."""

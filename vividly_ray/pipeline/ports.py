@@ -1,0 +1,66 @@
+"""Ports: the small interfaces the pipeline depends on. Adapters implement them; tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from vividly_ray.domain.models import (
+    Grade,
+    Retrieval,
+    Scene,
+    SceneAudio,
+    SceneSegment,
+    Script,
+    VideoRequest,
+)
+from vividly_ray.domain.status import RequestStatus
+
+
+class Retriever(Protocol):
+    """Finds ranked passages for a question in the OER library."""
+
+    def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval: ...
+
+
+class ScriptWriter(Protocol):
+    """Writes a grounded scene plan paced to the requested minutes."""
+
+    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script: ...
+
+
+class Narrator(Protocol):
+    """Speaks one scene's narration and reports exact sentence timings."""
+
+    def narrate(self, scene: Scene) -> SceneAudio: ...
+
+
+class SegmentEncoder(Protocol):
+    """Draws one scene's slides in step with its narration and encodes a video segment."""
+
+    def encode(self, scene: Scene, audio: SceneAudio) -> SceneSegment: ...
+
+
+SceneDone = Callable[[SceneAudio, SceneSegment], None]
+
+
+class SceneExecutor(Protocol):
+    """Runs narration then encoding for every scene, in parallel where it can.
+
+    A scene's encode starts as soon as its own audio exists. ``on_scene_done`` is called once
+    per finished scene, in completion order. Results come back in scene order.
+    """
+
+    def run(
+        self, scenes: Sequence[Scene], on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]: ...
+
+
+class StatusTracker(Protocol):
+    """Persists a request's status, progress and events (the database is the source of truth)."""
+
+    def transition(
+        self, request_id: str, status: RequestStatus, *, message: str = "", progress: int | None = None
+    ) -> None: ...
+
+    def progress(self, request_id: str, percentage: int, detail: str = "") -> None: ...

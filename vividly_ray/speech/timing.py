@@ -1,0 +1,27 @@
+"""Timing constants shared by the narrator (which produces audio) and pacing (which plans it).
+
+Measured with the bundled Piper voice (en_US-joe-medium) at length_scale 1.0: about 2.9 spoken
+words per second of audio for ordinary explanatory sentences.
+"""
+
+from __future__ import annotations
+
+from vividly_ray.domain.models import Grade
+
+SCENE_LEAD_SECONDS = 0.4  # silence before the first sentence of a scene
+SCENE_TAIL_SECONDS = 0.6  # silence after the last sentence, while the slide stays up
+SENTENCE_GAP_SECONDS = 0.3  # silence between two sentences
+WORDS_PER_SECOND_AT_SCALE_1 = 2.9
+
+
+def length_scale(grade: Grade) -> float:
+    """Slower speech for younger students (Piper's phoneme length scale, >1 is slower)."""
+    if grade.level <= 2:
+        return 1.15
+    if grade.level <= 5:
+        return 1.08
+    return 1.0
+
+
+def words_per_second(grade: Grade) -> float:
+    return WORDS_PER_SECOND_AT_SCALE_1 / length_scale(grade)

@@ -1,0 +1,1 @@
+"""Blob storage and the content-addressed cache of finished scene work."""

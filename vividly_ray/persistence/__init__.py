@@ -1,1 +1,1 @@
-"""persistence"""
+"""Request state in SQL (SQLite locally, PostgreSQL / Cloud SQL in production)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from vividly_ray.domain.models import (
@@ -15,6 +16,8 @@ from vividly_ray.domain.models import (
     VideoRequest,
 )
 from vividly_ray.domain.status import RequestStatus
+from vividly_ray.media.assemble import AssembledVideo
+from vividly_ray.validation.assess import Assessment
 
 
 class Retriever(Protocol):
@@ -32,7 +35,7 @@ class ScriptWriter(Protocol):
 class Narrator(Protocol):
     """Speaks one scene's narration and reports exact sentence timings."""
 
-    def narrate(self, scene: Scene) -> SceneAudio: ...
+    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio: ...
 
 
 class SegmentEncoder(Protocol):
@@ -51,16 +54,51 @@ class SceneExecutor(Protocol):
     per finished scene, in completion order. Results come back in scene order.
     """
 
-    def run(
-        self, scenes: Sequence[Scene], on_scene_done: SceneDone
-    ) -> list[tuple[SceneAudio, SceneSegment]]: ...
+    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
+        ...
 
 
 class StatusTracker(Protocol):
     """Persists a request's status, progress and events (the database is the source of truth)."""
 
     def transition(
-        self, request_id: str, status: RequestStatus, *, message: str = "", progress: int | None = None
-    ) -> None: ...
+        self,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        message: str = "",
+        progress: int | None = None,
+        error: str | None = None,
+    ) -> object: ...
 
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> None: ...
+    def progress(self, request_id: str, percentage: int, detail: str = "") -> object: ...
+
+
+class QuestionAssessor(Protocol):
+    """Decides whether a question proceeds, needs clarification or is refused."""
+
+    def assess(self, question: str, grade: Grade) -> Assessment: ...
+
+
+class Assembler(Protocol):
+    """Joins scene segments into the delivered video with captions, chapters and a thumbnail."""
+
+    def assemble(
+        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
+    ) -> AssembledVideo: ...
+
+
+class PipelineListener(Protocol):
+    """Live view of a running request (a progress bar, an event stream)."""
+
+    def stage(self, status: RequestStatus) -> None: ...
+
+    def scenes(self, done: int, total: int) -> None: ...
+
+
+class SilentListener:
+    def stage(self, status: RequestStatus) -> None:
+        pass
+
+    def scenes(self, done: int, total: int) -> None:
+        pass

@@ -1,1 +1,1 @@
-"""speech"""
+"""Narration: speech adapters and the timing constants shared with pacing."""

@@ -1,0 +1,142 @@
+"""Hand-written fakes of our own ports, for unit tests of the pipeline (no Ray, no ffmpeg)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vividly_ray.domain.models import (
+    Grade,
+    Passage,
+    RetrievedPassage,
+    Retrieval,
+    Scene,
+    SceneAudio,
+    SceneKind,
+    SceneSegment,
+    Script,
+    SentenceTiming,
+    SourceDocument,
+    VideoRequest,
+)
+from vividly_ray.domain.status import RequestStatus, check_transition
+from vividly_ray.media.assemble import AssembledVideo
+from vividly_ray.pipeline.ports import SceneDone
+from vividly_ray.validation.assess import Assessment, Decision
+
+SOURCE = SourceDocument(
+    source_id="doc-1",
+    title="The Water Cycle",
+    subject="science",
+    grade_band="3-5",
+    license="CC0-1.0",
+    attribution="The Water Cycle, test library, CC0",
+)
+
+
+@dataclass
+class FakeAssessor:
+    decision: Decision = Decision.PROCEED
+    questions: tuple[str, ...] = ()
+
+    def assess(self, question: str, grade: Grade) -> Assessment:
+        return Assessment(
+            decision=self.decision,
+            reasons=(f"decided {self.decision}",),
+            questions=self.questions,
+            topic="water cycle" if self.decision == Decision.PROCEED else "",
+        )
+
+
+@dataclass
+class FakeRetriever:
+    empty: bool = False
+
+    def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval:
+        if self.empty:
+            return Retrieval(query=query, passages=(), sources=())
+        passage = Passage("doc-1#0", "doc-1", SOURCE.title, "Water evaporates. Clouds form.")
+        return Retrieval(query, (RetrievedPassage(passage, 3.0),), (SOURCE,))
+
+
+class FakeWriter:
+    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script:
+        scenes = tuple(
+            Scene(i, kind, f"Scene {i}", ("a point",), (f"Sentence {i}.",), ("doc-1",))
+            for i, kind in enumerate(
+                (SceneKind.TITLE, SceneKind.CONCEPT, SceneKind.RECAP, SceneKind.CREDITS)
+            )
+        )
+        return Script("The Water Cycle", request.grade, request.minutes * 60, scenes, (SOURCE,))
+
+
+@dataclass
+class SequentialExecutor:
+    """Runs scenes one by one in process; ``fail_at`` makes one scene raise."""
+
+    fail_at: int | None = None
+    error: Exception | None = None
+
+    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
+        results = []
+        for scene in script.scenes:
+            if scene.index == self.fail_at and self.error is not None:
+                raise self.error
+            timing = SentenceTiming(scene.narration[0], 0.4, 1.5)
+            audio = SceneAudio(scene.index, f"/audio/{scene.index}.wav", 2.0, (timing,), "k")
+            segment = SceneSegment(scene.index, f"/seg/{scene.index}.mp4", 2.0, "s")
+            on_scene_done(audio, segment)
+            results.append((audio, segment))
+        return results
+
+
+class FakeAssembler:
+    def assemble(
+        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
+    ) -> AssembledVideo:
+        names = ("video.mp4", "captions.vtt", "captions.srt", "thumbnail.jpg")
+        for name in names:
+            (out_dir / name).write_bytes(b"x")
+        starts = [2.0 * i for i in range(len(scenes))]
+        return AssembledVideo(
+            video_path=out_dir / names[0],
+            vtt_path=out_dir / names[1],
+            srt_path=out_dir / names[2],
+            thumbnail_path=out_dir / names[3],
+            duration=2.0 * len(scenes),
+            chapters=tuple(
+                (script.scenes[i].title, start, start + 2.0) for i, start in enumerate(starts)
+            ),
+        )
+
+
+@dataclass
+class FakeTracker:
+    """Applies the real state machine in memory and records every call."""
+
+    status: RequestStatus = RequestStatus.PENDING
+    statuses: list[RequestStatus] = field(default_factory=list)
+    progress_values: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    def transition(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        message: str = "",
+        progress: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status != self.status:
+            check_transition(self.status, status)
+            self.status = status
+            self.statuses.append(status)
+        if progress is not None:
+            self.progress_values.append(progress)
+        if error is not None:
+            self.error = error
+
+    def progress(self, request_id: str, percentage: int, detail: str = "") -> None:
+        self.progress_values.append(percentage)

@@ -1,0 +1,169 @@
+"""ffmpeg command lines as pure data, and the one function that runs them.
+
+Every builder returns the argument list after the program name, so tests can read exactly
+what will run. Choices that matter for joining segments later without re-encoding:
+
+* each distinct slide is encoded once (variable frame rate) with exact timestamps, so a 10 s
+  slide segment costs a handful of frames, not 240;
+* every segment shares one track timescale and identical encoder settings, so segments can be
+  joined by stream copy (their H.264 parameter sets match);
+* the H.264 level is pinned, because x264 would otherwise derive it from the 90 kHz timescale
+  and write a level (6.2) that some hardware decoders refuse.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import RenderSpec
+
+TRACK_TIMESCALE = 90_000
+H264_LEVEL = "4.1"
+AUDIO_SAMPLE_RATE = 48_000
+AUDIO_BITRATE = "128k"
+STDERR_TAIL_CHARS = 1500
+DEFAULT_TIMEOUT_S = 600.0
+
+# The concat demuxer reads each still through image2, whose default 25 fps time base would
+# round every slide boundary to 40 ms; a 90 kHz "frame rate" makes the time base 1/90000.
+_STILL_OPTIONS = f"option framerate {TRACK_TIMESCALE}"
+
+# Crop to even dimensions (yuv420p needs them) and convert with BT.709, tagging it so players
+# do not guess BT.601 and shift the theme's colours.
+_VIDEO_FILTER = (
+    "crop=trunc(iw/2)*2:trunc(ih/2)*2,"
+    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+)
+
+
+def _quote(path: Path) -> str:
+    """A path as a concat-script string: single-quoted, embedded quotes escaped."""
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def _microseconds(seconds: float) -> str:
+    # Whole microseconds, the unit the concat demuxer parses durations into, so nothing rounds.
+    micros = round(seconds * 1_000_000)
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def stills_concat_script(frames: Sequence[tuple[Path, float]]) -> str:
+    """A concat-demuxer script showing each still for its duration.
+
+    The last still is listed again without a duration: the demuxer only honours a file's
+    duration when another file follows, so the repeat makes the last slide last its full time
+    and adds one frame of a single tick at the very end.
+    """
+    if not frames:
+        raise ValueError("at least one frame is needed")
+    lines = ["ffconcat version 1.0"]
+    for path, duration in frames:
+        lines += [f"file {_quote(path)}", _STILL_OPTIONS, f"duration {_microseconds(duration)}"]
+    lines += [f"file {_quote(frames[-1][0])}", _STILL_OPTIONS]
+    return "\n".join(lines) + "\n"
+
+
+def segments_concat_script(segments: Sequence[tuple[Path, float]]) -> str:
+    """A concat-demuxer script joining encoded segments at their measured durations."""
+    if not segments:
+        raise ValueError("at least one segment is needed")
+    lines = ["ffconcat version 1.0"]
+    for path, duration in segments:
+        lines += [f"file {_quote(path)}", f"duration {_microseconds(duration)}"]
+    return "\n".join(lines) + "\n"
+
+
+def segment_encode_args(script: Path, out: Path, spec: RenderSpec, threads: int) -> list[str]:
+    """Encode the stills listed in ``script`` into a video-only H.264 MP4 segment."""
+    threads_arg = str(max(1, threads))
+    return [
+        "-threads", threads_arg,
+        "-f", "concat", "-safe", "0", "-i", str(script),
+        "-an", "-sn", "-dn",
+        "-fps_mode", "vfr",
+        "-filter_threads", threads_arg,
+        "-vf", _VIDEO_FILTER,
+        "-c:v", "libx264",
+        "-preset", spec.encoder_preset,
+        "-tune", "stillimage",
+        "-crf", str(spec.crf),
+        "-level:v", H264_LEVEL,
+        "-threads", threads_arg,
+        "-video_track_timescale", str(TRACK_TIMESCALE),
+        "-map_metadata", "-1",
+        "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MuxInputs:
+    """Everything the final mux reads."""
+
+    segments_script: Path
+    narration_wav: Path
+    chapters_metadata: Path
+    subtitles_srt: Path | None = None
+    title: str = ""
+
+
+def assemble_args(inputs: MuxInputs, out: Path) -> list[str]:
+    """Join segments by stream copy, encode the narration once to AAC, add chapters/subtitles."""
+    args = [
+        "-f", "concat", "-safe", "0", "-i", str(inputs.segments_script),
+        "-i", str(inputs.narration_wav),
+        "-f", "ffmetadata", "-i", str(inputs.chapters_metadata),
+    ]  # fmt: skip
+    maps = ["-map", "0:v:0", "-map", "1:a:0"]
+    codecs = [
+        "-c:v", "copy",
+        "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_SAMPLE_RATE), "-ac", "1",
+    ]  # fmt: skip
+    if inputs.subtitles_srt is not None:
+        args += ["-f", "srt", "-i", str(inputs.subtitles_srt)]
+        maps += ["-map", "3:s:0"]
+        codecs += ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
+    return [
+        *args,
+        *maps,
+        *codecs,
+        "-map_chapters", "2",
+        "-map_metadata", "-1",
+        "-metadata", f"title={inputs.title}",
+        "-metadata:s:a:0", "language=eng",
+        "-movflags", "+faststart",
+        "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def ffmpeg_exe() -> str:
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def command_line(args: Sequence[str]) -> list[str]:
+    """The full command: quiet except for errors, never interactive, overwriting its output."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+
+
+def run_ffmpeg(args: Sequence[str], stage: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Run ffmpeg; a failure raises ``StageFailed`` carrying the end of ffmpeg's stderr."""
+    try:
+        done = subprocess.run(
+            command_line(args), capture_output=True, text=True, errors="replace", timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        # A stalled run on a busy node may well finish on another attempt.
+        raise StageFailed(
+            stage, f"ffmpeg did not finish within {timeout:.0f} s", retryable=True
+        ) from exc
+    except OSError as exc:
+        raise StageFailed(stage, f"ffmpeg could not be started: {exc}") from exc
+    if done.returncode != 0:
+        tail = done.stderr.strip()[-STDERR_TAIL_CHARS:] or "(no output)"
+        raise StageFailed(stage, f"ffmpeg exited with status {done.returncode}: {tail}")

@@ -1,0 +1,95 @@
+"""When each bullet appears, and the distinct on-screen states that follow from it.
+
+Pure functions over the scene and its audio timings. Times are quantised to whole microseconds
+(the unit ffmpeg's concat demuxer reads durations in), and every state's duration is a
+difference of quantised boundaries, so the durations add up to the audio duration exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vividly_ray.domain.models import Scene, SceneAudio, SceneKind
+
+MICROSECONDS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SlideState:
+    """``revealed`` bullets are on screen from ``start_us`` to ``end_us`` into the scene."""
+
+    revealed: int
+    start_us: int
+    end_us: int
+
+    @property
+    def start(self) -> float:
+        return self.start_us / MICROSECONDS
+
+    @property
+    def end(self) -> float:
+        return self.end_us / MICROSECONDS
+
+    @property
+    def duration(self) -> float:
+        return (self.end_us - self.start_us) / MICROSECONDS
+
+
+def reveal_sentences(scene: Scene, sentence_count: int) -> list[int]:
+    """For each bullet, the sentence at whose start it appears.
+
+    Explicit ``reveal_at`` entries win; bullets without one are spread evenly over the narration.
+    A bullet never appears before the one above it, because the list only ever grows downwards.
+    """
+    count = len(scene.bullets)
+    if sentence_count == 0:
+        return [0] * count
+    spread = [i * sentence_count // count for i in range(count)]
+    chosen = [scene.reveal_at[i] if i < len(scene.reveal_at) else spread[i] for i in range(count)]
+    result: list[int] = []
+    for sentence in chosen:
+        clamped = min(max(sentence, 0), sentence_count - 1)
+        result.append(max(clamped, result[-1]) if result else clamped)
+    return result
+
+
+def reveal_times(scene: Scene, audio: SceneAudio) -> list[float]:
+    """Seconds into the scene at which each bullet appears."""
+    if scene.kind in (SceneKind.TITLE, SceneKind.CREDITS):
+        # Title cards and credits are read as a whole, so everything is there from the start.
+        return [0.0] * len(scene.bullets)
+    sentences = audio.sentences
+    if not sentences:
+        return [0.0] * len(scene.bullets)
+    return [
+        min(max(sentences[k].start, 0.0), audio.duration)
+        for k in reveal_sentences(scene, len(sentences))
+    ]
+
+
+def _quantise(seconds: float) -> int:
+    return round(seconds * MICROSECONDS)
+
+
+def slide_states(scene: Scene, audio: SceneAudio) -> list[SlideState]:
+    """The distinct visual states of a scene, back to back from 0 to the audio's end.
+
+    Bullets revealed at the same instant share a state; a state of zero length is dropped.
+    """
+    total = _quantise(audio.duration)
+    times = [_quantise(t) for t in reveal_times(scene, audio)]
+    # (boundary in microseconds, bullets visible from then on)
+    changes: list[tuple[int, int]] = [(0, 0)]
+    for i, at in enumerate(times):
+        # Clamp into the scene and never step back in time (sentence starts should not, but a
+        # narrator's rounding could).
+        at = max(min(at, total), changes[-1][0])
+        if at == changes[-1][0]:
+            changes[-1] = (at, i + 1)
+        else:
+            changes.append((at, i + 1))
+    states: list[SlideState] = []
+    for (start, revealed), (end, _) in zip(changes, [*changes[1:], (total, 0)], strict=True):
+        if end > start:
+            states.append(SlideState(revealed, start, end))
+    return states

@@ -1,0 +1,103 @@
+"""Slide pictures drawn with Pillow: one PNG per distinct visual state of a scene.
+
+A scene's picture only changes when a bullet appears, so drawing each state once (instead of
+every video frame) is what makes a slide video nearly free to encode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneKind, Script
+from vividly_ray.media.layout import (
+    Mark,
+    SlideLayout,
+    TextLine,
+    bullet_slide,
+    credits_slide,
+    title_card,
+)
+from vividly_ray.media.reveal import slide_states
+from vividly_ray.media.theme import Theme, load_font, theme_by_name
+
+SUBTITLE_SEPARATOR = " \u00b7 "
+THUMBNAIL_TITLE_SCALE = 1.3
+
+
+@dataclass(frozen=True)
+class SlideFrame:
+    """One distinct picture and how long (seconds) it stays on screen."""
+
+    path: Path
+    duration: float
+
+
+class SlideRenderer:
+    """Draws a scene's slides for one ``RenderSpec`` (frame size and theme)."""
+
+    def __init__(self, spec: RenderSpec) -> None:
+        self.spec = spec
+        self.theme: Theme = theme_by_name(spec.theme)
+
+    def layout(self, scene: Scene) -> SlideLayout:
+        """Where everything on the scene's slide goes, for its final (fully revealed) state."""
+        width, height = self.spec.width, self.spec.height
+        if scene.kind is SceneKind.TITLE:
+            return title_card(scene.title, SUBTITLE_SEPARATOR.join(scene.bullets), width, height)
+        if scene.kind is SceneKind.CREDITS:
+            return credits_slide(scene.title, scene.bullets, width, height)
+        return bullet_slide(scene.title, scene.bullets, width, height)
+
+    def draw(self, layout: SlideLayout, revealed: int) -> Image.Image:
+        """The picture with the first ``revealed`` bullets shown."""
+        image = Image.new("RGB", (layout.width, layout.height), self.theme.background)
+        pen = ImageDraw.Draw(image)
+        for item in layout.visible(revealed):
+            colour = self.theme.colour(item.role)
+            if isinstance(item, TextLine):
+                font = load_font(item.size, item.bold)
+                pen.text((item.x, item.y), item.text, font=font, fill=colour, anchor="la")
+            elif isinstance(item, Mark):
+                corners = (item.area.x, item.area.y, item.area.right - 1, item.area.bottom - 1)
+                if item.round:
+                    pen.ellipse(corners, fill=colour)
+                else:
+                    pen.rectangle(corners, fill=colour)
+        return image
+
+    def render_scene(self, scene: Scene, audio: SceneAudio, out_dir: Path) -> list[SlideFrame]:
+        """Write one PNG per distinct state; durations start at 0 and add up to the audio's."""
+        if audio.duration <= 0:
+            raise StageFailed(
+                "generating_video",
+                f"scene {scene.index} has no narration to time its slides by "
+                f"(audio duration {audio.duration})",
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        layout = self.layout(scene)
+        frames: list[SlideFrame] = []
+        for number, state in enumerate(slide_states(scene, audio)):
+            path = out_dir / f"scene-{scene.index:03d}-state-{number:02d}.png"
+            # Fast compression: these files live for one encode and are read once.
+            self.draw(layout, state.revealed).save(path, format="PNG", compress_level=1)
+            frames.append(SlideFrame(path, state.duration))
+        return frames
+
+    def render_thumbnail(self, script: Script, path: Path) -> Path:
+        """A JPEG of the video's title card with the title extra large."""
+        title_scene = next((s for s in script.scenes if s.kind is SceneKind.TITLE), None)
+        subtitle = (
+            SUBTITLE_SEPARATOR.join(title_scene.bullets)
+            if title_scene is not None and title_scene.bullets
+            else f"Grade {script.grade.label}"
+        )
+        layout = title_card(
+            script.title, subtitle, self.spec.width, self.spec.height, THUMBNAIL_TITLE_SCALE
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.draw(layout, 0).save(path, format="JPEG", quality=88)
+        return path

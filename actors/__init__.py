@@ -1,1 +1,4 @@
-"""The Ray layer: pools, tracker actor and the app builder. Thin: build an adapter once, delegate."""
+"""The Ray layer: narrator pool, encode tasks, tracker actor, local runtime and the CLI.
+
+Thin on purpose: each piece builds a core adapter once and delegates to it.
+"""

@@ -183,10 +183,9 @@ def _library(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     library = build_library(settings)
     for doc in library.documents():
         src = doc.source
-        out.print(
-            f"{src.source_id:<40} {src.grade_band:<5} {src.subject:<15} {src.license:<12} {src.title}",
-            highlight=False,
-        )
+        columns = (src.source_id, 40), (src.grade_band, 5), (src.subject, 15), (src.license, 12)
+        line = " ".join(value.ljust(width) for value, width in columns)
+        out.print(f"{line} {src.title}", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 

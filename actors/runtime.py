@@ -58,7 +58,9 @@ class LocalRuntime:
         ray.get([n.warm_up.remote() for n in self._narrators])
         return self
 
-    def pipeline(self, request: VideoRequest, listener: PipelineListener | None = None) -> VideoPipeline:
+    def pipeline(
+        self, request: VideoRequest, listener: PipelineListener | None = None
+    ) -> VideoPipeline:
         executor = RaySceneExecutor(
             self._narrators,
             render_spec(request),

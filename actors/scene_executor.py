@@ -40,7 +40,9 @@ class RaySceneExecutor:
         self._encoder_cpus = encoder_cpus
         self._encoder_threads = encoder_threads
 
-    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
+    def run(
+        self, script: Script, on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]:
         # Longest narration first onto the least-loaded narrator keeps the pool evenly busy.
         load = [0] * len(self._narrators)
         order = sorted(script.scenes, key=lambda s: -len(s.narration_text))

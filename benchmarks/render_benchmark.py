@@ -92,8 +92,12 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     report = {
         "benchmark": "render",
-        "request": {"question": args.question, "grade": args.grade, "minutes": args.minutes,
-                    "resolution": args.resolution},
+        "request": {
+            "question": args.question,
+            "grade": args.grade,
+            "minutes": args.minutes,
+            "resolution": args.resolution,
+        },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "ray_pipelined": ray_figures,
         "baseline_sequential": baseline,

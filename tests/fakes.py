@@ -9,8 +9,8 @@ from pathlib import Path
 from vividly_ray.domain.models import (
     Grade,
     Passage,
-    RetrievedPassage,
     Retrieval,
+    RetrievedPassage,
     Scene,
     SceneAudio,
     SceneKind,
@@ -78,7 +78,9 @@ class SequentialExecutor:
     fail_at: int | None = None
     error: Exception | None = None
 
-    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
+    def run(
+        self, script: Script, on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]:
         results = []
         for scene in script.scenes:
             if scene.index == self.fail_at and self.error is not None:

@@ -47,4 +47,3 @@ class ConsoleProgress:
         if self._task is not None:
             pct = band_progress(RequestStatus.GENERATING_VIDEO, done / total if total else 1.0)
             self._progress.update(self._task, scenes=f"{done}/{total}", completed=pct)
-

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VIVIDLY_", extra="ignore", frozen=True)
 
-    home: Path = Field(default=Path(".vividly"), description="data folder for the embedded defaults")
+    home: Path = Field(
+        default=Path(".vividly"), description="data folder for the embedded defaults"
+    )
     database_url: str = Field(
         default="",
         validation_alias="DATABASE_URL",

@@ -19,10 +19,19 @@ B = 0.75
 
 @dataclass(frozen=True)
 class Field:
-    """One field of an item to index: its tokens and how much each occurrence counts."""
+    """One field of an item to index: its token counts and how much each occurrence counts.
 
-    tokens: tuple[str, ...]
+    Build it once with ``Field.of`` and share it between items (a document's title field serves
+    every passage of that document).
+    """
+
+    counts: Mapping[str, int]
+    length: int
     weight: float = 1.0
+
+    @classmethod
+    def of(cls, tokens: Sequence[str], weight: float = 1.0) -> Field:
+        return cls(counts=Counter(tokens), length=len(tokens), weight=weight)
 
 
 @dataclass(frozen=True)
@@ -40,15 +49,20 @@ class Bm25Index:
         postings: dict[str, list[tuple[int, float]]] = {}
         lengths: list[float] = []
         for number, fields in enumerate(items):
-            weighted: Counter[str] = Counter()
+            weighted: dict[str, float] = {}
             length = 0.0
             for field in fields:
-                length += field.weight * len(field.tokens)
-                for token, count in Counter(field.tokens).items():
-                    weighted[token] += field.weight * count
+                length += field.weight * field.length
+                weight = field.weight
+                for token, count in field.counts.items():
+                    weighted[token] = weighted.get(token, 0.0) + weight * count
             lengths.append(length)
             for token, frequency in weighted.items():
-                postings.setdefault(token, []).append((number, frequency))
+                entries = postings.get(token)
+                if entries is None:
+                    postings[token] = [(number, frequency)]
+                else:
+                    entries.append((number, frequency))
         average = sum(lengths) / len(lengths) if lengths else 0.0
         return cls(
             postings={token: tuple(entries) for token, entries in postings.items()},
@@ -67,8 +81,13 @@ class Bm25Index:
         containing = len(self.postings.get(token, ()))
         return math.log((self.size - containing + 0.5) / (containing + 0.5) + 1.0)
 
-    def scores(self, query: Sequence[str]) -> dict[int, float]:
-        """BM25 score of every item matching at least one query token (repeats count once)."""
+    def scores(
+        self, query: Sequence[str], weights: Mapping[str, float] | None = None
+    ) -> dict[int, float]:
+        """BM25 score of every item matching at least one query token (repeats count once).
+
+        ``weights`` scales single query tokens (1.0 when absent), e.g. for expansion terms.
+        """
         totals: dict[int, float] = {}
         if not self.size or self.average_length <= 0:
             return totals
@@ -76,14 +95,16 @@ class Bm25Index:
             entries = self.postings.get(token)
             if not entries:
                 continue
-            idf = self.idf(token)
+            idf = self.idf(token) * (1.0 if weights is None else weights.get(token, 1.0))
             for number, frequency in entries:
                 norm = 1.0 - self.b + self.b * self.lengths[number] / self.average_length
                 gain = idf * frequency * (self.k1 + 1.0) / (frequency + self.k1 * norm)
                 totals[number] = totals.get(number, 0.0) + gain
         return totals
 
-    def top(self, query: Sequence[str], limit: int) -> list[tuple[int, float]]:
+    def top(
+        self, query: Sequence[str], limit: int, weights: Mapping[str, float] | None = None
+    ) -> list[tuple[int, float]]:
         """The best ``limit`` items, highest score first; ties go to the earlier item."""
-        ranked = sorted(self.scores(query).items(), key=lambda item: (-item[1], item[0]))
+        ranked = sorted(self.scores(query, weights).items(), key=lambda item: (-item[1], item[0]))
         return ranked[:limit]

@@ -75,8 +75,7 @@ def load_documents(path: Path) -> tuple[LibraryDocument, ...]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LibraryError(
-            f"{path}: unsupported file type {suffix or '(none)'!r}; "
-            "use .md, .txt, .html or .jsonl"
+            f"{path}: unsupported file type {suffix or '(none)'!r}; use .md, .txt, .html or .jsonl"
         )
     text = read_text(path)
     name = str(path)

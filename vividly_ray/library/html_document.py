@@ -13,7 +13,9 @@ from pathlib import Path
 from vividly_ray.domain.errors import LibraryError
 from vividly_ray.library.records import ALL_GRADES, LibraryDocument, make_document, slug
 
-_SKIPPED = frozenset({"script", "style", "nav", "header", "footer", "aside", "noscript", "template"})
+_SKIPPED = frozenset(
+    {"script", "style", "nav", "header", "footer", "aside", "noscript", "template"}
+)
 _BLOCKS = frozenset({"p", "li"})
 _META = frozenset({"keywords", "license", "attribution", "subject", "grade_band", "topic", "id"})
 

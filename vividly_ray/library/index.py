@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vividly_ray.domain.models import Grade, Passage, Retrieval, RetrievedPassage, SourceDocument
 from vividly_ray.library.bm25 import Bm25Index, Field
 from vividly_ray.library.passages import document_passages
-from vividly_ray.library.query import query_tokens
+from vividly_ray.library.query import search_query
 from vividly_ray.library.records import ALL_GRADES, GRADE_BANDS, LibraryDocument
 from vividly_ray.library.text import tokenize
 
@@ -51,16 +51,16 @@ def _build(documents: tuple[LibraryDocument, ...]) -> _Snapshot:
     vocabulary: set[str] = set()
     for number, document in enumerate(documents):
         head = (
-            Field(tuple(tokenize(document.source.title)), TITLE_WEIGHT),
-            Field(tuple(tokenize(" ".join(document.keywords))), KEYWORD_WEIGHT),
-            Field(tuple(tokenize(document.topic)), TOPIC_WEIGHT),
+            Field.of(tokenize(document.source.title), TITLE_WEIGHT),
+            Field.of(tokenize(" ".join(document.keywords)), KEYWORD_WEIGHT),
+            Field.of(tokenize(document.topic), TOPIC_WEIGHT),
         )
         vocabulary.add(document.source.title.lower())
         vocabulary.update(keyword.lower() for keyword in document.keywords)
         for passage in document_passages(document):
             passages.append(passage)
             owners.append(number)
-            items.append((Field(tuple(tokenize(passage.text))), *head))
+            items.append((Field.of(tokenize(passage.text)), *head))
     return _Snapshot(
         documents=documents,
         passages=tuple(passages),
@@ -101,13 +101,13 @@ class LibraryIndex:
     def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval:
         """The best passages for a question, best first, with the documents they came from."""
         snapshot = self._snapshot
-        scores = snapshot.bm25.scores(query_tokens(query))
+        wanted = search_query(query)
+        scores = snapshot.bm25.scores(wanted.tokens, wanted.weights)
         ranked = sorted(
             (
                 (
-                    score * grade_factor(
-                        snapshot.documents[snapshot.owners[n]].source.grade_band, grade
-                    ),
+                    score
+                    * grade_factor(snapshot.documents[snapshot.owners[n]].source.grade_band, grade),
                     n,
                 )
                 for n, score in scores.items()

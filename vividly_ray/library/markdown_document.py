@@ -8,6 +8,7 @@ paragraphs and list items become paragraphs; headings, code, tables and images a
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from vividly_ray.library.records import (
     normalize_grade_band,
     slug,
 )
+from vividly_ray.library.text import word_set
 
 _KEY_VALUE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
@@ -30,8 +32,10 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _TAG = re.compile(r"<[^>]+>")
-_KNOWN_KEYS = frozenset(
-    "id title subject topic grade_band keywords license license_url source_url attribution".split()
+_KNOWN_KEYS = word_set(
+    """
+    id title subject topic grade_band keywords license license_url source_url attribution
+    """
 )
 
 
@@ -43,10 +47,15 @@ def _unquote(value: str) -> str:
 
 
 def _split_list(value: str) -> list[str]:
+    """``a, "b, c"`` or ``[a, 'b']`` to items; quotes keep a comma inside one item."""
     value = value.strip()
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
-    return [_unquote(part) for part in value.split(",") if part.strip()]
+    if not value:
+        return []
+    quote = "'" if value.lstrip().startswith("'") else '"'
+    (items,) = csv.reader([value], skipinitialspace=True, quotechar=quote)
+    return [item.strip() for item in items if item.strip()]
 
 
 FrontMatter = dict[str, str | list[str]]

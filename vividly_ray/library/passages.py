@@ -35,8 +35,7 @@ def document_passages(document: LibraryDocument) -> list[Passage]:
         count = len(text.split())
         following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
         joined = following is not None and (
-            count < SHORT_PARAGRAPH_WORDS
-            and count + len(following.split()) <= MAX_JOINED_WORDS
+            count < SHORT_PARAGRAPH_WORDS and count + len(following.split()) <= MAX_JOINED_WORDS
         )
         if following is not None and joined:
             text = f"{text}\n\n{following}"

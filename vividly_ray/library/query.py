@@ -7,8 +7,10 @@ the rest is scaffolding that would otherwise pull in any passage mentioning "gra
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from vividly_ray.library.text import STOPWORDS, tokenize
+from vividly_ray.library.text import STOPWORDS, stem, tokenize, word_set
 
 _EDGE_PUNCTUATION = "\"'.,;:!?()[]{}\u201c\u201d\u2018\u2019"
 
@@ -30,14 +32,14 @@ _PATTERNS = tuple(
     )
 )
 
-SCAFFOLDING: frozenset[str] = frozenset(
+SCAFFOLDING: frozenset[str] = word_set(
     """
     explain explained explaining explanation explainer describe tell teach show make create give
-    video videos clip movie lesson lecture presentation please kindly help understand
-    student students kid kids class classroom children child learner learners grade grades
-    minute minutes min mins quick brief easy overview intro summary want wanted need like love
-    can could would know
-    """.split()
+    video videos clip movie lesson lecture presentation please kindly help understand student
+    students kid kids class classroom children child learner learners grade grades minute
+    minutes min mins quick brief easy overview intro summary want wanted need like love can
+    could would know
+    """
 )
 
 
@@ -65,6 +67,45 @@ def topic_phrase(question: str) -> str:
     return " ".join(kept) or " ".join(question.split())
 
 
+# Everyday words a student asks with, and the word a textbook explains the idea with.
+_EXPANSIONS: Mapping[str, tuple[str, ...]] = {
+    "far": ("distance",),
+    "away": ("distance",),
+    "big": ("size",),
+    "large": ("size",),
+    "small": ("size",),
+    "tiny": ("size",),
+    "hot": ("temperature",),
+    "cold": ("temperature",),
+    "fast": ("speed",),
+    "slow": ("speed",),
+    "heavy": ("mass", "weight"),
+    "old": ("age",),
+}
+EXPANSION_WEIGHT = 0.6  # an added word counts less than the student's own
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """The tokens to search for and how much each counts (expansion tokens count less)."""
+
+    tokens: tuple[str, ...]
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens)
+
+
 def query_tokens(question: str) -> list[str]:
     """Search tokens of a question with the scaffolding removed."""
     return tokenize(strip_scaffolding(question))
+
+
+def search_query(question: str) -> SearchQuery:
+    """The question's tokens plus a few everyday-to-textbook expansions."""
+    own = query_tokens(question)
+    weights = dict.fromkeys(own, 1.0)
+    for word in strip_scaffolding(question).lower().split():
+        for extra in _EXPANSIONS.get(word.strip(_EDGE_PUNCTUATION), ()):
+            weights.setdefault(stem(extra), EXPANSION_WEIGHT)
+    return SearchQuery(tokens=tuple(weights), weights=weights)

@@ -11,25 +11,31 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-STOPWORDS: frozenset[str] = frozenset(
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one whitespace-separated string (easier to read and edit)."""
+    return frozenset(text.split())
+
+
+STOPWORDS: frozenset[str] = word_set(
     """
     a about above after again against all almost also although am among an and any are aren't as
-    at be because been before being below between both but by can can't cannot could couldn't did
-    didn't do does doesn't doing don't down during each either else even ever every few for from
-    further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
-    herself him himself his how how's however i i'd i'll i'm i've if in into is isn't it it's its
-    itself just let's may me might more most much must mustn't my myself neither no nor not now of
-    off often on once only or other ought our ours ourselves out over own per quite rather really
-    same shall shan't she she'd she'll she's should shouldn't since so some such than that that's
-    the their theirs them themselves then there there's these they they'd they'll they're they've
-    this those though through thus to too under until up upon us very was wasn't we we'd we'll
-    we're we've were weren't what what's whatever when when's where where's whether which while
-    who who's whom whose why why's will with within without won't would wouldn't yet you you'd
-    you'll you're you've your yours yourself yourselves
-    """.split()
+    at be because been before being below between both but by can can't cannot could couldn't
+    did didn't do does doesn't doing don't down during each either else even ever every few for
+    from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's
+    hers herself him himself his how how's however i i'd i'll i'm i've if in into is isn't it
+    it's its itself just let's may me might more most much must mustn't my myself neither no nor
+    not now of off often on once only or other ought our ours ourselves out over own per quite
+    rather really same shall shan't she she'd she'll she's should shouldn't since so some such
+    than that that's the their theirs them themselves then there there's these they they'd
+    they'll they're they've this those though through thus to too under until up upon us very
+    was wasn't we we'd we'll we're we've were weren't what what's whatever when when's where
+    where's whether which while who who's whom whose why why's will with within without won't
+    would wouldn't yet you you'd you'll you're you've your yours yourself yourselves
+    """
 )
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD = re.compile(r"\w+(?:'\w+)*")
 
 # Derivational endings, longest first; each is removed once, leaving a stem of at least 3 letters.
 _DERIVATIONAL = (
@@ -95,17 +101,27 @@ def stem(word: str) -> str:
     return base
 
 
+_POSSESSIVE = re.compile(r"'s\b")
+
+
 def words(text: str) -> list[str]:
     """Lowercase words of ``text`` with possessive endings removed, stopwords kept."""
-    found: list[str] = []
-    for match in _WORD.finditer(text.lower().replace("\u2019", "'")):
-        word = match.group()
-        if word.endswith("'s"):
-            word = word[:-2]
-        found.append(word)
-    return found
+    return _WORD.findall(_POSSESSIVE.sub("", text.lower().replace("\u2019", "'")))
+
+
+# word -> search token ("" for words that are not searched); words repeat a lot in a library
+_TOKENS: dict[str, str] = {}
+
+
+def _token(word: str) -> str:
+    token = "" if len(word) < 2 or word in STOPWORDS else stem(word)
+    if len(_TOKENS) < 200_000:  # bounded: a pathological corpus cannot grow it without limit
+        _TOKENS[word] = token
+    return token
 
 
 def tokenize(text: str) -> list[str]:
     """Search tokens: stemmed words without stopwords or single letters."""
-    return [stem(word) for word in words(text) if word not in STOPWORDS and len(word) > 1]
+    cache = _TOKENS
+    found = [cache[w] if w in cache else _token(w) for w in words(text)]
+    return [token for token in found if token]

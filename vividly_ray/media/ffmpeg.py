@@ -7,6 +7,9 @@ what will run. Choices that matter for joining segments later without re-encodin
   slide segment costs a handful of frames, not 240;
 * every segment shares one track timescale and identical encoder settings, so segments can be
   joined by stream copy (their H.264 parameter sets match);
+* no B-frames: with a few irregularly spaced frames, reordering makes the MP4's decode-time
+  table (which players and the concat demuxer take the duration from) end seconds before the
+  last picture does; B-frames save nothing on a handful of stills anyway;
 * the H.264 level is pinned, because x264 would otherwise derive it from the 90 kHz timescale
   and write a level (6.2) that some hardware decoders refuse.
 """
@@ -93,6 +96,7 @@ def segment_encode_args(script: Path, out: Path, spec: RenderSpec, threads: int)
         "-c:v", "libx264",
         "-preset", spec.encoder_preset,
         "-tune", "stillimage",
+        "-bf", "0",
         "-crf", str(spec.crf),
         "-level:v", H264_LEVEL,
         "-threads", threads_arg,
@@ -134,7 +138,7 @@ def assemble_args(inputs: MuxInputs, out: Path) -> list[str]:
         *maps,
         *codecs,
         "-map_chapters", "2",
-        "-map_metadata", "-1",
+        "-map_metadata", "2",
         "-metadata", f"title={inputs.title}",
         "-metadata:s:a:0", "language=eng",
         "-movflags", "+faststart",

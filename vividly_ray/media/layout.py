@@ -217,6 +217,8 @@ def _strip_segments(safe: Box, y: int, h: int, count: int) -> list[Box]:
         return []
     gap = max(2, h)
     seg_w = min(round(safe.width * 0.08), (safe.width - gap * (count - 1)) // count)
+    if seg_w < 2:
+        return []  # too many bullets for a readable strip; the list itself shows progress
     return [Box(safe.x + i * (seg_w + gap), y, seg_w, h) for i in range(count)]
 
 

@@ -6,6 +6,7 @@ every video frame) is what makes a slide video nearly free to encode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneKind, Script
 from vividly_ray.media.layout import (
+    Item,
     Mark,
     SlideLayout,
     TextLine,
@@ -55,8 +57,12 @@ class SlideRenderer:
     def draw(self, layout: SlideLayout, revealed: int) -> Image.Image:
         """The picture with the first ``revealed`` bullets shown."""
         image = Image.new("RGB", (layout.width, layout.height), self.theme.background)
+        self._paint(image, layout.visible(revealed))
+        return image
+
+    def _paint(self, image: Image.Image, items: Sequence[Item]) -> None:
         pen = ImageDraw.Draw(image)
-        for item in layout.visible(revealed):
+        for item in items:
             colour = self.theme.colour(item.role)
             if isinstance(item, TextLine):
                 font = load_font(item.size, item.bold)
@@ -67,7 +73,6 @@ class SlideRenderer:
                     pen.ellipse(corners, fill=colour)
                 else:
                     pen.rectangle(corners, fill=colour)
-        return image
 
     def render_scene(self, scene: Scene, audio: SceneAudio, out_dir: Path) -> list[SlideFrame]:
         """Write one PNG per distinct state; durations start at 0 and add up to the audio's."""
@@ -79,25 +84,33 @@ class SlideRenderer:
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         layout = self.layout(scene)
+        # States only ever add bullets, so each picture is the previous one plus new items.
+        canvas = self.draw(layout, 0)
+        shown = 0
         frames: list[SlideFrame] = []
         for number, state in enumerate(slide_states(scene, audio)):
+            self._paint(canvas, [i for step in layout.steps[shown : state.revealed] for i in step])
+            shown = state.revealed
             path = out_dir / f"scene-{scene.index:03d}-state-{number:02d}.png"
             # Fast compression: these files live for one encode and are read once.
-            self.draw(layout, state.revealed).save(path, format="PNG", compress_level=1)
+            canvas.save(path, format="PNG", compress_level=1)
             frames.append(SlideFrame(path, state.duration))
         return frames
 
-    def render_thumbnail(self, script: Script, path: Path) -> Path:
-        """A JPEG of the video's title card with the title extra large."""
+    def thumbnail_layout(self, script: Script) -> SlideLayout:
+        """The video's title card with the title extra large, as a thumbnail shows it small."""
         title_scene = next((s for s in script.scenes if s.kind is SceneKind.TITLE), None)
         subtitle = (
             SUBTITLE_SEPARATOR.join(title_scene.bullets)
             if title_scene is not None and title_scene.bullets
             else f"Grade {script.grade.label}"
         )
-        layout = title_card(
+        return title_card(
             script.title, subtitle, self.spec.width, self.spec.height, THUMBNAIL_TITLE_SCALE
         )
+
+    def render_thumbnail(self, script: Script, path: Path) -> Path:
+        """Write the thumbnail as a JPEG and return its path."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.draw(layout, 0).save(path, format="JPEG", quality=88)
+        self.draw(self.thumbnail_layout(script), 0).save(path, format="JPEG", quality=88)
         return path

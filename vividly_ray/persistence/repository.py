@@ -98,7 +98,9 @@ class SqlRequestRepository:
                 )
             )
             session.flush()
-            self._append(session, request_id, "status", RequestStatus.PENDING, 0, "request recorded")
+            self._append(
+                session, request_id, "status", RequestStatus.PENDING, 0, "request recorded"
+            )
         return request_id
 
     def transition(

@@ -54,8 +54,9 @@ class SceneExecutor(Protocol):
     per finished scene, in completion order. Results come back in scene order.
     """
 
-    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
-        ...
+    def run(
+        self, script: Script, on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]: ...
 
 
 class StatusTracker(Protocol):

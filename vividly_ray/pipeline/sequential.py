@@ -15,7 +15,9 @@ class InProcessSceneExecutor:
         self._narrator = narrator
         self._encoder = encoder
 
-    def run(self, script: Script, on_scene_done: SceneDone) -> list[tuple[SceneAudio, SceneSegment]]:
+    def run(
+        self, script: Script, on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]:
         audios = [self._narrator.narrate(scene, script.grade) for scene in script.scenes]
         results = []
         for scene, audio in zip(script.scenes, audios, strict=True):

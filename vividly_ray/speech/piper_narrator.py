@@ -77,7 +77,8 @@ class PiperNarrator:
             samples, rate, timings = self._synthesise(sentences, scale)
         except Exception as exc:  # onnxruntime and espeak raise many kinds
             raise StageFailed(
-                "generating_video", f"speech synthesis failed for scene {scene.index}: {exc}",
+                "generating_video",
+                f"speech synthesis failed for scene {scene.index}: {exc}",
                 retryable=True,
             ) from exc
         wav_path = self._cache.put("audio", key, ".wav", lambda tmp: write_wav(tmp, samples, rate))

@@ -1,0 +1,135 @@
+"""VideoAssembler: scene segments in, the delivered MP4 with captions, chapters and thumbnail out.
+
+The video is joined by stream copy (no re-encode, so the cost does not grow with the picture
+size), the narration is joined as PCM and encoded to AAC exactly once, and every scene's place
+on the timeline comes from its segment's measured duration, so captions, chapters and sound
+all line up with the picture.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import RenderSpec, SceneAudio, SceneSegment, Script
+from vividly_ray.media.captions import build_cues, to_srt, to_webvtt
+from vividly_ray.media.chapters import Chapter, ffmetadata
+from vividly_ray.media.ffmpeg import MuxInputs, assemble_args, run_ffmpeg, segments_concat_script
+from vividly_ray.media.mp4 import video_track
+from vividly_ray.media.narration import join_narration
+from vividly_ray.media.slides import SlideRenderer
+
+STAGE = "processing_video"
+
+
+@dataclass(frozen=True)
+class AssembledVideo:
+    """The delivered files and the figures the manifest reports."""
+
+    video_path: Path
+    vtt_path: Path
+    srt_path: Path
+    thumbnail_path: Path
+    duration: float
+    chapters: tuple[Chapter, ...]
+
+
+class VideoAssembler:
+    """Implements the ``Assembler`` port with the bundled ffmpeg.
+
+    ``subtitles`` also muxes the captions as a soft (mov_text) subtitle track, for players that
+    do not load side-car caption files.
+    """
+
+    def __init__(self, work_dir: Path, *, theme: str = "default", subtitles: bool = True) -> None:
+        self.work_dir = Path(work_dir)
+        self.theme = theme
+        self.subtitles = subtitles
+
+    def assemble(
+        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
+    ) -> AssembledVideo:
+        if not scenes:
+            raise StageFailed(STAGE, "there are no scene segments to assemble")
+        for audio, segment in scenes:
+            if audio.scene_index != segment.scene_index:
+                raise StageFailed(
+                    STAGE,
+                    f"narration of scene {audio.scene_index} paired with the segment of scene "
+                    f"{segment.scene_index}",
+                )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        offsets = _offsets([segment.duration for _, segment in scenes])
+        chapters = tuple(
+            (_scene_title(script, audio.scene_index), start, start + segment.duration)
+            for (audio, segment), start in zip(scenes, offsets, strict=True)
+        )
+        cues = build_cues(
+            [(start, audio) for (audio, _), start in zip(scenes, offsets, strict=True)]
+        )
+        vtt_path, srt_path = out_dir / "captions.vtt", out_dir / "captions.srt"
+        vtt_path.write_text(to_webvtt(cues), encoding="utf-8")
+        srt_path.write_text(to_srt(cues), encoding="utf-8")
+
+        scratch = Path(tempfile.mkdtemp(prefix="assemble-", dir=self.work_dir))
+        video_path = out_dir / "video.mp4"
+        try:
+            narration = scratch / "narration.wav"
+            join_narration([(Path(a.wav_path), s.duration) for a, s in scenes], narration)
+            segments_script = scratch / "segments.ffconcat"
+            segments_script.write_text(
+                segments_concat_script([(Path(s.path), s.duration) for _, s in scenes]), "utf-8"
+            )
+            metadata = scratch / "chapters.ffmeta"
+            metadata.write_text(ffmetadata(chapters), encoding="utf-8")
+            inputs = MuxInputs(
+                segments_script=segments_script,
+                narration_wav=narration,
+                chapters_metadata=metadata,
+                subtitles_srt=srt_path if self.subtitles and cues else None,
+                title=script.title,
+            )
+            # Write beside the destination and rename, so a failed run leaves no half file.
+            partial = out_dir / ".video.partial.mp4"
+            try:
+                run_ffmpeg(assemble_args(inputs, partial), STAGE)
+                os.replace(partial, video_path)
+            finally:
+                partial.unlink(missing_ok=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        picture = video_track(video_path, STAGE)
+        spec = RenderSpec(
+            width=round(picture.width), height=round(picture.height), theme=self.theme
+        )
+        thumbnail = SlideRenderer(spec).render_thumbnail(script, out_dir / "thumbnail.jpg")
+        return AssembledVideo(
+            video_path=video_path,
+            vtt_path=vtt_path,
+            srt_path=srt_path,
+            thumbnail_path=thumbnail,
+            duration=picture.duration,
+            chapters=chapters,
+        )
+
+
+def _offsets(durations: Sequence[float]) -> list[float]:
+    starts, elapsed = [], 0.0
+    for duration in durations:
+        starts.append(elapsed)
+        elapsed += duration
+    return starts
+
+
+def _scene_title(script: Script, index: int) -> str:
+    for scene in script.scenes:
+        if scene.index == index:
+            return scene.title
+    return f"Scene {index + 1}"

@@ -1,0 +1,99 @@
+"""FfmpegSegmentEncoder: one scene's slides, timed to its narration, as a video-only H.264 MP4.
+
+Segments are content-addressed: the key covers everything that shows on screen and when
+(render spec, scene text, reveal plan, and the audio whose timings pace the reveals), so a
+resumed or repeated request gets a finished segment back without drawing or encoding.
+The scene's index is deliberately not part of the key: nothing on the slide shows it, so two
+scenes with the same content share one segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegment
+from vividly_ray.media.ffmpeg import run_ffmpeg, segment_encode_args, stills_concat_script
+from vividly_ray.media.mp4 import video_track
+from vividly_ray.media.slides import SlideRenderer
+from vividly_ray.storage.cache import ContentCache, content_key
+
+STAGE = "generating_video"
+# Bump when drawing or encoding changes, so cached segments made the old way are not reused.
+SEGMENT_FORMAT_VERSION = 1
+# A segment may differ from its audio by rounding only (the closing tick is 1/90000 s).
+DURATION_TOLERANCE_S = 0.02
+
+FfmpegRun = Callable[[Sequence[str], str], None]
+
+
+def segment_key(spec: RenderSpec, scene: Scene, audio: SceneAudio) -> str:
+    """The cache key of a scene's segment."""
+    return content_key(
+        "segment",
+        SEGMENT_FORMAT_VERSION,
+        dataclasses.asdict(spec),
+        scene.title,
+        scene.kind.value,
+        list(scene.bullets),
+        list(scene.reveal_at),
+        audio.content_key,
+    )
+
+
+class FfmpegSegmentEncoder:
+    """Implements ``SegmentEncoder`` with Pillow slides and the bundled ffmpeg."""
+
+    def __init__(
+        self,
+        spec: RenderSpec,
+        cache: ContentCache,
+        work_dir: Path,
+        threads: int = 1,
+        *,
+        run: FfmpegRun = run_ffmpeg,
+    ) -> None:
+        self.spec = spec
+        self.cache = cache
+        self.work_dir = Path(work_dir)
+        self.threads = max(1, threads)
+        self._run = run
+        self._renderer = SlideRenderer(spec)
+
+    def encode(self, scene: Scene, audio: SceneAudio) -> SceneSegment:
+        key = segment_key(self.spec, scene, audio)
+        cached = self.cache.get("segments", key, ".mp4")
+        if cached is not None:
+            return self._segment(scene, cached, key, reused=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
+        try:
+            frames = self._renderer.render_scene(scene, audio, scratch)
+            script = scratch / "stills.ffconcat"
+            script.write_text(
+                stills_concat_script([(f.path, f.duration) for f in frames]), encoding="utf-8"
+            )
+
+            def write(tmp: Path) -> None:
+                self._run(segment_encode_args(script, tmp, self.spec, self.threads), STAGE)
+
+            path = self.cache.put("segments", key, ".mp4", write)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        segment = self._segment(scene, path, key, reused=False)
+        if abs(segment.duration - audio.duration) > DURATION_TOLERANCE_S:
+            path.unlink(missing_ok=True)
+            raise StageFailed(
+                STAGE,
+                f"scene {scene.index}: segment lasts {segment.duration:.3f} s "
+                f"but its narration {audio.duration:.3f} s",
+            )
+        return segment
+
+    def _segment(self, scene: Scene, path: Path, key: str, *, reused: bool) -> SceneSegment:
+        duration = video_track(path, STAGE).duration
+        return SceneSegment(scene.index, str(path), duration, key, reused=reused)

@@ -1,0 +1,70 @@
+"""The narration track: every scene's WAV, padded or trimmed to its segment, as one PCM file.
+
+Joining PCM and encoding once is what keeps sound and picture in step: separately encoded AAC
+pieces each start with encoder priming, which adds a small gap at every join and drifts.
+Scene boundaries are placed on the cumulative timeline and rounded to samples there, so the
+rounding never accumulates over many scenes.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vividly_ray.domain.errors import StageFailed
+
+STAGE = "processing_video"
+
+
+@dataclass(frozen=True)
+class PcmFormat:
+    """Sample rate, channel count and bytes per sample of a PCM WAV."""
+
+    rate: int
+    channels: int
+    width: int
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * self.width
+
+
+def _read(path: Path, *, header_only: bool = False) -> tuple[PcmFormat, bytes]:
+    try:
+        with wave.open(str(path), "rb") as src:
+            fmt = PcmFormat(src.getframerate(), src.getnchannels(), src.getsampwidth())
+            return fmt, b"" if header_only else src.readframes(src.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
+        raise StageFailed(STAGE, f"cannot read narration {path.name}: {exc}") from exc
+
+
+def join_narration(parts: Sequence[tuple[Path, float]], out: Path) -> float:
+    """Write the WAVs back to back, each fitted to its slot length; returns the total seconds."""
+    if not parts:
+        raise StageFailed(STAGE, "there is no narration to join")
+    # The first file's format is read before the output is opened, so a broken first file
+    # fails cleanly instead of leaving a header-less WAV writer to complain on close.
+    fmt, _ = _read(parts[0][0], header_only=True)
+    elapsed = 0.0
+    written = 0
+    with wave.open(str(out), "wb") as sink:
+        sink.setnchannels(fmt.channels)
+        sink.setsampwidth(fmt.width)
+        sink.setframerate(fmt.rate)
+        for path, slot in parts:
+            part_fmt, pcm = _read(path)
+            if part_fmt != fmt:
+                raise StageFailed(
+                    STAGE, f"narration {path.name} is {part_fmt}, unlike the first scene's {fmt}"
+                )
+            elapsed += slot
+            frames = round(elapsed * fmt.rate) - written
+            fitted = pcm[: frames * fmt.frame_bytes]
+            # 8-bit WAV is unsigned (silence is 128); wider samples are signed (silence is 0).
+            silence = b"\x80" if fmt.width == 1 else b"\x00"
+            fitted += silence * (frames * fmt.frame_bytes - len(fitted))
+            sink.writeframes(fitted)
+            written += frames
+    return written / fmt.rate

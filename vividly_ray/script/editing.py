@@ -1,0 +1,128 @@
+"""Sentences fit to narrate: light, meaning-preserving edits and readability for a grade.
+
+The offline writer never writes facts of its own; it narrates sentences from the library. The
+edits here only remove things that do not work when spoken (parenthetical asides, figure
+references) or split a long sentence at a semicolon. Sentences that lean on something not in the
+video (a figure, a table, an exercise, an equation) are left out rather than rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vividly_ray.domain.models import Grade
+from vividly_ray.library.text import words
+from vividly_ray.script.pacing import split_sentences
+
+_PARENTHETICAL = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
+_MATH = re.compile(r"[=<>\u00d7\u00f7\u221d\u2248\u2211\u221a\u00b1\u2264\u2265^/\\|{}]")
+_REFERENCE = re.compile(
+    r"\b(?:figures?\s*\d|fig\.|(?:the|this|that|in|see) figure|tables?\s*\d|(?:the|this) table"
+    r"|examples?\s*\d|worked example|exercises?|chapters?|sections?|appendix|click|(?:the|this) "
+    r"link|(?:this|the|a) video|(?:this|the) activity|worksheet|shown (?:above|below|here|in)"
+    r"|the following|as follows|see also|check your|learning objectives?|(?:this|the|that) "
+    r"(?:formula|equation)|artist[\u2019']s|(?:this|the) (?:image|photo|photograph|illustration|"
+    r"diagram|map|graph|drawing)|pictured|credit)\b",
+    re.IGNORECASE,
+)
+# Converted textbooks sometimes glue a heading onto the next sentence ("Solution If Earth were
+# tilted less"); a capitalised function word inside a sentence gives it away.
+_GLUED_HEADING = re.compile(
+    r"(?<![.:;!?\u2014\"\u201c(])\s(?:The|A|An|If|In|When|This|These|It|We|You|Our|As|For)\s"
+)
+# A sentence ending on a preposition lost the figure or link it pointed at ("look at ... in.").
+_DANGLING = re.compile(r"\b(?:in|of|to|at|on|from|with|by|see)[.!?]$", re.IGNORECASE)
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+")
+
+# Longest sentence worth narrating, and the comfortable length, per grade band.
+_MAX_WORDS = {"K-2": 20, "3-5": 25, "6-8": 35, "9-12": 45}
+_EASY_WORDS = {"K-2": 10, "3-5": 14, "6-8": 18, "9-12": 22}
+
+
+def max_sentence_words(grade: Grade) -> int:
+    return _MAX_WORDS[grade.band]
+
+
+def light_edit(sentence: str) -> str:
+    """Drop parenthetical asides and tidy the spacing they leave."""
+    previous = None
+    text = sentence
+    while previous != text:  # nested brackets come out from the inside
+        previous, text = text, _PARENTHETICAL.sub("", text)
+    text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
+    return text
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def split_at_semicolons(sentence: str, limit: int) -> list[str]:
+    """A sentence longer than ``limit`` words becomes its semicolon-separated clauses."""
+    if len(sentence.split()) <= limit or ";" not in sentence:
+        return [sentence]
+    parts = [part.strip() for part in sentence.split(";") if part.strip()]
+    edited = []
+    for part in parts:
+        part = _capitalised(part)
+        edited.append(part if part[-1] in ".!?" else f"{part}.")
+    return edited
+
+
+def narratable(sentence: str) -> bool:
+    """Whether a sentence can be spoken on its own, without a figure, table or equation."""
+    count = len(sentence.split())
+    if count < 4:
+        return False
+    if not (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in '"\u201c'):
+        return False
+    if sentence.rstrip("\"'\u201d\u2019")[-1:] not in (".", "!", "?"):
+        return False
+    if _MATH.search(sentence) or _REFERENCE.search(sentence):
+        return False
+    if _GLUED_HEADING.search(sentence) or _DANGLING.search(sentence):
+        return False
+    if sentence.count("\u201c") != sentence.count("\u201d") or sentence.count('"') % 2:
+        return False
+    return not sentence.endswith(":")
+
+
+def narration_sentences(text: str, grade: Grade) -> list[str]:
+    """The sentences of a passage that can be narrated for ``grade``, lightly edited, in order."""
+    limit = max_sentence_words(grade)
+    kept: list[str] = []
+    for raw in split_sentences(text):
+        for sentence in split_at_semicolons(light_edit(raw), limit):
+            if narratable(sentence) and len(sentence.split()) <= limit:
+                kept.append(sentence)
+    return kept
+
+
+def syllables(word: str) -> int:
+    groups = len(_VOWEL_GROUPS.findall(word.lower()))
+    if word.lower().endswith("e") and groups > 1:
+        groups -= 1  # a silent final e
+    return max(1, groups)
+
+
+@dataclass(frozen=True)
+class Readability:
+    """How easy a sentence is for a grade: 1.0 is comfortable, lower is harder."""
+
+    words: int
+    hard_words: int
+    ease: float
+
+
+def readability(sentence: str, grade: Grade) -> Readability:
+    found = words(sentence)
+    count = max(1, len(found))
+    hard = sum(1 for word in found if syllables(word) >= 3)
+    easy_length = _EASY_WORDS[grade.band]
+    too_long = max(0.0, count - easy_length) / easy_length
+    # Younger students stumble more on long words, so the same share of them weighs more.
+    hard_weight = {"K-2": 3.0, "3-5": 2.0, "6-8": 1.2, "9-12": 0.8}[grade.band]
+    ease = 1.0 / (1.0 + too_long + hard_weight * hard / count)
+    return Readability(words=count, hard_words=hard, ease=ease)

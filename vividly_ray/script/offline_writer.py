@@ -1,0 +1,101 @@
+"""The embedded script writer: a grounded scene plan from retrieved passages, with no model.
+
+Every concept sentence is a library sentence (lightly edited), so the script can only say what an
+openly licensed source says, and the credits name every source used. The amount of narration is
+chosen so the estimated spoken length is close to the requested minutes; when the library holds
+less on-topic material than that, the script is shorter rather than padded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import Retrieval, Script, SourceDocument, VideoRequest
+from vividly_ray.library.query import search_query, topic_phrase
+from vividly_ray.library.text import tokenize
+from vividly_ray.script.pacing import script_seconds, split_sentences
+from vividly_ray.script.scenes import Framing, assemble, running_text
+from vividly_ray.script.selection import Candidate, Section, candidates, plan_sections
+
+STAGE = "generating_script"
+
+
+def proper_words(texts: Sequence[str]) -> frozenset[str]:
+    """Words written with a capital inside sentences and never in lowercase: names like "Earth"."""
+    capital: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for sentence in split_sentences(text):
+            for position, raw in enumerate(sentence.split()):
+                word = raw.strip(".,;:!?\"'()[]\u201c\u201d")
+                if not word[:1].isalpha():
+                    continue
+                if word[0].islower():
+                    lower.add(word.lower())
+                elif position > 0:
+                    capital.add(word)
+    names = {word for word in capital if word.lower() not in lower}
+    # Titles are typed with straight apostrophes, textbooks often use curly ones.
+    return frozenset(names | {word.replace("\u2019", "'") for word in names})
+
+
+def _title(topic: str, best: SourceDocument | None, proper: frozenset[str]) -> tuple[str, str]:
+    """The script title and how it reads in a sentence: the best document's title when it names
+    the topic, otherwise the topic in the student's words."""
+    wanted = set(tokenize(topic))
+    if best is not None and wanted:
+        shared = wanted & set(tokenize(best.title))
+        if len(shared) * 2 >= len(wanted):
+            return best.title, running_text(best.title, proper)
+    return topic[:1].upper() + topic[1:], topic
+
+
+class OfflineScriptWriter:
+    """Writes grounded, paced scripts from the library alone (the embedded ``ScriptWriter``)."""
+
+    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script:
+        topic = topic_phrase(request.question)
+        query = search_query(request.question)
+        pool = candidates(retrieval, query.tokens, request.grade)
+        if not pool:
+            raise StageFailed(
+                STAGE,
+                f"the library has no material on '{topic}'; add some with `vividly library add`",
+            )
+        sources = {source.source_id: source for source in retrieval.sources}
+        proper = proper_words([r.passage.text for r in retrieval.passages])
+        title, phrase = _title(topic, sources.get(pool[0].source_id), proper)
+        framing = Framing(
+            title=title,
+            phrase=phrase,
+            grade=request.grade,
+            target_seconds=request.minutes * 60.0,
+            sources=sources,
+            proper=proper,
+            query=frozenset(query.tokens),
+            reserved=frozenset({title.lower(), topic.lower()}),
+        )
+        sections = plan_sections(pool, _estimator(framing), framing.target_seconds)
+        return assemble(framing, sections)
+
+
+def _estimator(framing: Framing) -> _Estimate:
+    return _Estimate(framing)
+
+
+class _Estimate:
+    """Estimated seconds of the script a plan would give, remembered per plan."""
+
+    def __init__(self, framing: Framing) -> None:
+        self._framing = framing
+        self._seen: dict[tuple[Section, ...], float] = {}
+
+    def __call__(self, sections: list[Section]) -> float:
+        key = tuple(sections)
+        if key not in self._seen:
+            self._seen[key] = script_seconds(assemble(self._framing, sections))
+        return self._seen[key]
+
+
+__all__ = ["Candidate", "OfflineScriptWriter", "proper_words"]

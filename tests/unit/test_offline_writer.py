@@ -23,6 +23,7 @@ from vividly_ray.library.store import load_index
 from vividly_ray.script.editing import light_edit
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import script_seconds
+from vividly_ray.script.selection import candidates
 
 WATER = "Explain the water cycle"
 
@@ -228,6 +229,21 @@ def test_low_scoring_passages_are_left_out_even_when_short() -> None:
     assert [source.source_id for source in script.sources] == ["geysers"]
 
 
+def test_passages_without_a_source_record_are_never_narrated() -> None:
+    retrieval = retrieval_of(
+        ("geysers#p0", "Geysers are hot springs that erupt. Water is heated by hot rock.", 6.0),
+        ("mystery#p0", "Geysers shoot water very high into the air. Some erupt hourly.", 6.5),
+    )
+    uncredited = Retrieval(
+        query=retrieval.query,
+        passages=retrieval.passages,
+        sources=tuple(s for s in retrieval.sources if s.source_id != "mystery"),
+    )
+    script = OfflineScriptWriter().write(VideoRequest("Explain geysers", Grade(5), 1), uncredited)
+    used = {i for scene in script.scenes for i in scene.source_ids}
+    assert used == {"geysers"}
+
+
 def test_light_edits_drop_asides_and_split_long_sentences_at_semicolons() -> None:
     long = (
         "Hot springs form where water seeps deep underground and meets magma chambers; "
@@ -242,3 +258,18 @@ def test_light_edits_drop_asides_and_split_long_sentences_at_semicolons() -> Non
         "Hot springs form where water seeps deep underground and meets magma chambers." in narrated
     )
     assert all("(" not in s for s in narrated)
+
+
+def test_younger_grades_get_the_simpler_sentences() -> None:
+    text = (
+        "Volcanoes are openings in the ground. "
+        "Extraordinarily viscous andesitic magma accumulates beneath stratovolcanoes episodically. "
+        "Hot melted rock comes up from deep down."
+    )
+    retrieval = retrieval_of(("volcanoes#p0", text, 5.0))
+    (candidate,) = candidates(retrieval, ["volcano"], Grade(1))
+    picked = [sentence.text for sentence in candidate.pick(2)]
+    assert picked == [
+        "Volcanoes are openings in the ground.",
+        "Hot melted rock comes up from deep down.",
+    ]

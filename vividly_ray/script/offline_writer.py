@@ -8,6 +8,7 @@ less on-topic material than that, the script is shorter rather than padded.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from vividly_ray.domain.errors import StageFailed
@@ -16,26 +17,31 @@ from vividly_ray.library.query import search_query, topic_phrase
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.scenes import Framing, assemble, running_text
-from vividly_ray.script.selection import Candidate, Section, candidates, plan_sections
+from vividly_ray.script.selection import Section, candidates, plan_sections
 
 STAGE = "generating_script"
 
 
 def proper_words(texts: Sequence[str]) -> frozenset[str]:
-    """Words written with a capital inside sentences and never in lowercase: names like "Earth"."""
-    capital: set[str] = set()
-    lower: set[str] = set()
+    """Words written with a capital inside sentences at least as often as in lowercase (names
+    like "Earth"), and the later words of multi-word names ("States" in "United States")."""
+    capital: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    joined: set[str] = set()  # the later words of names written as several ("United States")
     for text in texts:
         for sentence in split_sentences(text):
+            previous = False
             for position, raw in enumerate(sentence.split()):
                 word = raw.strip(".,;:!?\"'()[]\u201c\u201d")
-                if not word[:1].isalpha():
-                    continue
-                if word[0].islower():
-                    lower.add(word.lower())
-                elif position > 0:
-                    capital.add(word)
-    names = {word for word in capital if word.lower() not in lower}
+                upper = word[:1].isupper() and position > 0
+                if word[:1].islower():
+                    lower[word.lower()] += 1
+                elif upper:
+                    capital[word] += 1
+                    if previous:
+                        joined.add(word)
+                previous = upper and raw == word
+    names = {word for word, count in capital.items() if count >= lower[word.lower()]} | joined
     # Titles are typed with straight apostrophes, textbooks often use curly ones.
     return frozenset(names | {word.replace("\u2019", "'") for word in names})
 
@@ -76,12 +82,8 @@ class OfflineScriptWriter:
             query=frozenset(query.tokens),
             reserved=frozenset({title.lower(), topic.lower()}),
         )
-        sections = plan_sections(pool, _estimator(framing), framing.target_seconds)
+        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds)
         return assemble(framing, sections)
-
-
-def _estimator(framing: Framing) -> _Estimate:
-    return _Estimate(framing)
 
 
 class _Estimate:
@@ -96,6 +98,3 @@ class _Estimate:
         if key not in self._seen:
             self._seen[key] = script_seconds(assemble(self._framing, sections))
         return self._seen[key]
-
-
-__all__ = ["Candidate", "OfflineScriptWriter", "proper_words"]

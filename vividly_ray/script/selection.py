@@ -21,6 +21,7 @@ RELEVANCE_FLOOR = 0.6  # a passage scoring under this share of the best one is o
 MIN_CONCEPTS = 3
 MAX_CONCEPTS = 8
 TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
+LIMIT = 2 * TOLERANCE  # a plan estimated further off than this is a last resort
 # Sentences per passage to try, in order of preference: three covers more of a topic in short
 # scenes; more per passage is for long videos or a library with few matching passages.
 _CAPS: tuple[int | None, ...] = (3, 2, 4, 5, 6, None)
@@ -80,12 +81,14 @@ def candidates(retrieval: Retrieval, query: Sequence[str], grade: Grade) -> list
         return []
     top = max(r.score for r in ranked)
     wanted = frozenset(query)
+    creditable = {source.source_id for source in retrieval.sources}
     document_rank: dict[str, int] = {}
     found: list[Candidate] = []
     for rank, retrieved in enumerate(ranked):
         passage = retrieved.passage
         document_rank.setdefault(passage.source_id, len(document_rank))
-        if retrieved.score < RELEVANCE_FLOOR * top:
+        # Off topic, or from a document the credits could not name: never narrated.
+        if retrieved.score < RELEVANCE_FLOOR * top or passage.source_id not in creditable:
             continue
         texts = narration_sentences(passage.text, grade)
         if not texts:
@@ -182,23 +185,39 @@ def _greedy(
     cap: int | None,
     estimate: Callable[[list[Section]], float],
     target: float,
+    seeded: bool,
 ) -> list[Choice]:
-    chosen: list[Choice] = []
+    """Grow a plan passage by passage, in pool order, while it stays under the target.
+
+    A seeded plan starts from two sentences of each of the first three passages, so that even
+    a one-minute video has its three concept scenes; the others grow each passage fully first.
+    """
     high, low = target * (1 + TOLERANCE), target * (1 - TOLERANCE)
-    for candidate in pool:
+    sizes: dict[int, int] = {}
+    if seeded:
+        sizes = {i: min(2, len(c.sentences)) for i, c in enumerate(pool[:MIN_CONCEPTS])}
+
+    def plan(counts: dict[int, int]) -> list[Choice]:
+        return [(pool[i], pool[i].pick(count)) for i, count in sorted(counts.items())]
+
+    if sizes and estimate(group(plan(sizes))) > high:
+        return plan(sizes)  # the smallest complete plan; the caller weighs it against others
+    for i, candidate in enumerate(pool):
+        chosen_sources = {pool[n].source_id for n in sizes}
+        if len(candidate.sentences) == 1 and candidate.source_id not in chosen_sources:
+            continue  # a lone sentence would make a one-bullet scene of its own
         most = len(candidate.sentences) if cap is None else min(cap, len(candidate.sentences))
-        fewest = min(2, len(candidate.sentences))
+        fewest = max(sizes.get(i, 0) + 1, min(2, len(candidate.sentences)))
         for count in range(most, fewest - 1, -1):
-            trial = [*chosen, (candidate, candidate.pick(count))]
-            if estimate(group(trial)) <= high:
-                chosen = trial
+            trial = {**sizes, i: count}
+            if estimate(group(plan(trial))) <= high:
+                sizes = trial
                 break
-        if chosen and estimate(group(chosen)) >= low:
+        if sizes and estimate(group(plan(sizes))) >= low:
             break
-    if not chosen and pool:
-        first = pool[0]  # even the smallest plan is too long: say the least that is honest
-        chosen = [(first, first.pick(min(2, len(first.sentences))))]
-    return chosen
+    if not sizes and pool:
+        sizes = {0: min(2, len(pool[0].sentences))}  # too long even so: the least that is honest
+    return plan(sizes)
 
 
 def plan_sections(
@@ -206,16 +225,19 @@ def plan_sections(
 ) -> list[Section]:
     """The concept sections whose script's estimated length is nearest ``target`` seconds."""
     best: tuple[tuple[bool, bool, bool, int, float, int], list[Section]] | None = None
-    for order, cap in enumerate(_CAPS):
-        sections = group(_greedy(pool, cap, estimate, target))
-        seconds = estimate(sections)
-        off = abs(seconds - target) / target
-        near = off <= 2 * TOLERANCE
-        # Near the target, the preferred scene size wins; otherwise the nearest plan does.
+    for order, (cap, seeded) in enumerate(
+        (cap, seeded) for cap in _CAPS for seeded in (False, True)
+    ):
+        sections = group(_greedy(pool, cap, estimate, target, seeded))
+        off = abs(estimate(sections) - target) / target
+        near = off <= LIMIT
+        # Near the target first (the finished video must land within 15%), then three concept
+        # scenes, then inside the aim, where the preferred scene size wins; otherwise the
+        # nearest plan does.
         key = (
+            not near,
             len(sections) < MIN_CONCEPTS,
             off > TOLERANCE,
-            not near,
             order if near else 0,
             off,
             order,

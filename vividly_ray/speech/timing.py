@@ -1,6 +1,6 @@
 """Timing constants shared by the narrator (which produces audio) and pacing (which plans it).
 
-Measured with the bundled Piper voice (en_US-joe-medium) at length_scale 1.0: about 2.9 spoken
+Measured with the bundled Piper voice (en_US-joe-medium) at length_scale 1.0: about 3.3 spoken
 words per second of audio for ordinary explanatory sentences.
 """
 
@@ -11,7 +11,7 @@ from vividly_ray.domain.models import Grade
 SCENE_LEAD_SECONDS = 0.4  # silence before the first sentence of a scene
 SCENE_TAIL_SECONDS = 0.6  # silence after the last sentence, while the slide stays up
 SENTENCE_GAP_SECONDS = 0.3  # silence between two sentences
-WORDS_PER_SECOND_AT_SCALE_1 = 2.9
+WORDS_PER_SECOND_AT_SCALE_1 = 3.3
 
 
 def length_scale(grade: Grade) -> float:

@@ -48,7 +48,7 @@ _EXAMPLES: Mapping[str, tuple[tuple[str, ...], ...]] = {
     ),
     "astronomy": (
         ("the sun", "the moon", "stars"),
-        ("the planets", "phases of the moon", "the solar system"),
+        ("the planets", "moon phases", "the solar system"),
         ("gravity and orbits", "eclipses", "the life of a star"),
         ("galaxies", "black holes", "how stars shine", "the big bang"),
     ),
@@ -120,7 +120,7 @@ def clarifying_questions(reading: TopicReading, grade: Grade) -> tuple[str, ...]
         if len(reading.subjects) > 1:
             named = _listed(reading.subjects)
             questions.append(f"Which subject should the video cover first: {named}?")
-        questions.append(f"Or is there a {first} question you are wondering about? Type it in.")
+        questions.append(f"Is there a particular {first} question you want answered?")
         return tuple(questions)
     if Cue.HOMEWORK in reading.cues:
         return (
@@ -148,9 +148,10 @@ def clarifying_questions(reading: TopicReading, grade: Grade) -> tuple[str, ...]
 
 def clarify_reason(reading: TopicReading) -> str:
     """Why the request needs clarifying, for the assessment's reasons."""
+    if len(reading.subjects) == 1:
+        return f"too broad: {reading.subjects[0]} is a whole subject, not one topic"
     if reading.subjects:
-        named = _listed(reading.subjects)
-        return f"too broad: {named} is a whole subject, not one topic"
+        return f"too broad: {_listed(reading.subjects)} are whole subjects, not one topic"
     if reading.pointer:
         return f'no topic: "{reading.pointer}" does not say what to explain'
     if reading.cues:

@@ -1,7 +1,7 @@
 """Prompt injection: text that tries to steer the system instead of asking a question.
 
 The question reaches a script writer that may be a language model, so wording aimed at that model
-("ignore previous instructions", "reveal your system prompt", "you are now ...") is refused
+("disregard the earlier rules", "print your hidden prompt", "from now on you are ...") is refused
 rather than passed on. Ordinary sentences that share words with these stay open: enzymes "act as"
 catalysts, opossums "pretend to be" dead, students "forget the rules" of grammar.
 """
@@ -50,7 +50,7 @@ STEERING = rule(
     r"\bfrom now on you\b",
     rf"{_ADDRESSED}act as\b",
     r"\bact as (?:if|though) you\b",
-    rf"{_ADDRESSED}pretend\b",
+    rf"{_ADDRESSED}pretend (?:that )?(?:you|youre|to be|i am|im|there (?:are|is) no|the rules)\b",
     r"\bpretend (?:that )?(?:you are|youre|to be (?:an? |my |the )?(?:\w+ )?(?:ai|bot|chatbot|"
     r"assistant|human|hacker|character|dan|model))\b",
     r"\brole ?play(?:ing)? (?:as|with me)\b", rf"{_ADDRESSED}role ?play\b",
@@ -59,6 +59,10 @@ STEERING = rule(
     r"content policy)\b",
     r"\bunfiltered\b", r"\buncensored\b", r"\bno (?:rules|limits) mode\b",
     r"\bnew instructions?\b", r"\boverride (?:mode|safety|protocol)\b",
+    r"^(?:system|assistant|developer) (?:prompt|message|note|override|you|ignore|new)\b",
+    r"^new (?:rules?|instructions?|task)\b", r"\binst\b", r"\bpwned\b",
+    r"\bif you (?:had|have|didnt have) no (?:rules|restrictions|filters|limits)\b",
+    r"\byou (?:must|will|should|shall) (?:now|from now on|always|only)\b",
     r"\b(?:respond|reply|answer) only (?:with|in)\b",
     r"\brepeat (?:after me|the (?:text|words|above))\b",
     r"\b(?:print|output|repeat|translate) (?:the |everything |all )?(?:above|previous|preceding)"

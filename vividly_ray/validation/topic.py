@@ -86,7 +86,8 @@ def _usable_phrases(term: str) -> Iterable[tuple[str, ...]]:
     "The Seasons"); a part made only of subject names and scaffolding would make "physics" or
     "introduction" look like a topic, so such parts are dropped.
     """
-    subjects = {keys[0] for keys in (phrase_keys(name) for name in SUBJECTS) if len(keys) == 1}
+    subject_phrases = {phrase_keys(name) for name in SUBJECTS}
+    subject_words = {word for keys in subject_phrases for word in keys}
     part: list[str] = []
     for token in (*tokenize(term), None):
         if token is not None and not token.is_break:
@@ -96,7 +97,8 @@ def _usable_phrases(term: str) -> Iterable[tuple[str, ...]]:
             part.pop(0)
         while part and part[-1] in wording.GRAMMAR:
             part.pop()
-        if any(not wording.is_non_topic(key) and key not in subjects for key in part):
+        topical = [key for key in part if not wording.is_non_topic(key)]
+        if any(key not in subject_words for key in topical) and tuple(part) not in subject_phrases:
             yield tuple(part)
         part = []
 
@@ -117,57 +119,28 @@ def _is_year(key: str) -> bool:
     return key.isdigit() and len(key) == 4 and 1000 <= int(key) <= 2099
 
 
+class _Role(StrEnum):
+    NONE = ""
+    TERM = "term"  # part of a known vocabulary or library phrase
+    SUBJECT = "subject"  # part of a whole subject's name
+    CONTENT = "content"  # a word left over once the scaffolding is gone
+    MODIFIER = "modifier"  # "great" in "Great Barrier Reef"
+    POINTER = "pointer"  # "this equation": stands for something unseen
+
+
+_TOPICAL = (_Role.TERM, _Role.CONTENT, _Role.MODIFIER)  # what a topic phrase is made of
+
+
 def read_topic(question: str, terms: TermIndex, subjects: TermIndex) -> TopicReading:
     """Find the topic, known terms, subjects and pointers in one question."""
     tokens = tokenize(question)
     keys = [token.key for token in tokens]
-    roles: list[str] = [""] * len(tokens)
-    known: list[str] = []
-    named_subjects: list[str] = []
-    position = 0
-    while position < len(tokens):
-        term = terms.match_at(keys, position)
-        subject = subjects.match_at(keys, position)
-        if term and (not subject or term[0] >= subject[0]):
-            length, role = term[0], "term"
-        elif subject:
-            length, role = subject[0], "subject"
-            named_subjects.append(subject[1])
-        else:
-            position += 1
-            continue
-        if role == "term":
-            known.append(_surface(tokens[position : position + length]))
-        roles[position : position + length] = [role] * length
-        position += length
-
-    pointer = ""
-    for index, token in enumerate(tokens):
-        previous = keys[index - 1] if index else ""
-        if (
-            roles[index] in ("", "term")
-            and token.key in wording.ARTIFACTS
-            and previous in wording.POINTING_DETERMINERS
-        ):
-            # "this equation", "my essay": refers to something the video maker cannot see.
-            if roles[index] == "term" and token.surface in known:
-                known.remove(token.surface)
-            roles[index] = "pointer"
-            pointer = pointer or f"{tokens[index - 1].surface} {token.surface}"
-        elif roles[index] == "" and token.key in wording.POINTERS:
-            # "this" in "this equation" is reported with its noun, on the next word.
-            if index + 1 < len(keys) and keys[index + 1] in wording.ARTIFACTS:
-                continue
-            pointer = pointer or token.surface
-        elif (
-            roles[index] == ""
-            and not wording.is_non_topic(token.key)
-            and (looks_like_a_word(token.key) or _is_year(token.key))
-        ):
-            roles[index] = "content"
-
+    roles, term_spans, named_subjects = _match_phrases(keys, terms, subjects)
+    pointer = _mark_words(tokens, roles)
+    _attach_modifiers(keys, roles)
+    known = [_surface(tokens[start:end]) for start, end in term_spans if roles[start] is _Role.TERM]
     runs = _runs(tokens, roles)
-    chosen = next((run for run in runs if "term" in run[1]), runs[0] if runs else None)
+    chosen = next((run for run in runs if _Role.TERM in run[1]), runs[0] if runs else None)
     topic = _surface(chosen[0]) if chosen else ""
     if not topic and (expression := _MATH.search(question.casefold())):
         topic = expression.group()
@@ -180,15 +153,79 @@ def read_topic(question: str, terms: TermIndex, subjects: TermIndex) -> TopicRea
     )
 
 
+def _match_phrases(
+    keys: Sequence[str], terms: TermIndex, subjects: TermIndex
+) -> tuple[list[_Role], list[tuple[int, int]], list[str]]:
+    """Known terms and subject names, longest first; a term wins a tie ("nuclear physics")."""
+    roles = [_Role.NONE] * len(keys)
+    term_spans: list[tuple[int, int]] = []
+    named_subjects: list[str] = []
+    position = 0
+    while position < len(keys):
+        term = terms.match_at(keys, position)
+        subject = subjects.match_at(keys, position)
+        if term and (not subject or term[0] >= subject[0]):
+            length, role = term[0], _Role.TERM
+            term_spans.append((position, position + length))
+        elif subject:
+            length, role = subject[0], _Role.SUBJECT
+            named_subjects.append(subject[1])
+        else:
+            position += 1
+            continue
+        roles[position : position + length] = [role] * length
+        position += length
+    return roles, term_spans, named_subjects
+
+
+def _mark_words(tokens: Sequence[Token], roles: list[_Role]) -> str:
+    """Mark pointers and content words; return the first pointer as written ("" if none)."""
+    pointer = ""
+    keys = [token.key for token in tokens]
+    for index, token in enumerate(tokens):
+        previous = keys[index - 1] if index else ""
+        following = keys[index + 1] if index + 1 < len(keys) else ""
+        if (
+            roles[index] in (_Role.NONE, _Role.TERM)
+            and token.key in wording.ARTIFACTS
+            and previous in wording.POINTING_DETERMINERS
+        ):
+            # "this equation", "my essay": something the video maker cannot see.
+            roles[index] = _Role.POINTER
+            pointer = pointer or f"{tokens[index - 1].surface} {token.surface}"
+        elif roles[index] is not _Role.NONE:
+            continue
+        elif token.key in wording.POINTERS:
+            # "this" before "equation" is reported together with it, on the next word.
+            if following not in wording.ARTIFACTS:
+                pointer = pointer or token.surface
+        elif not wording.is_non_topic(token.key) and (
+            looks_like_a_word(token.key) or _is_year(token.key)
+        ):
+            roles[index] = _Role.CONTENT
+    return pointer
+
+
+def _attach_modifiers(keys: Sequence[str], roles: list[_Role]) -> None:
+    # Right to left, so that in "great big" both words attach to the topic word after them.
+    for index in range(len(keys) - 2, -1, -1):
+        if (
+            roles[index] is _Role.NONE
+            and keys[index] in wording.MODIFIERS
+            and roles[index + 1] in _TOPICAL
+        ):
+            roles[index] = _Role.MODIFIER
+
+
 def _runs(
-    tokens: Sequence[Token], roles: Sequence[str]
-) -> list[tuple[tuple[Token, ...], tuple[str, ...]]]:
+    tokens: Sequence[Token], roles: Sequence[_Role]
+) -> list[tuple[tuple[Token, ...], tuple[_Role, ...]]]:
     """Maximal stretches of topic words, joined across "of", "and" and "the"."""
-    runs: list[tuple[tuple[Token, ...], tuple[str, ...]]] = []
+    runs: list[tuple[tuple[Token, ...], tuple[_Role, ...]]] = []
     start: int | None = None
     end = 0
     for index in range(len(tokens) + 1):
-        is_topic = index < len(tokens) and roles[index] in ("term", "content")
+        is_topic = index < len(tokens) and roles[index] in _TOPICAL
         if is_topic:
             if start is None:
                 start = index
@@ -204,9 +241,9 @@ def _runs(
     return runs
 
 
-def _topic_follows(tokens: Sequence[Token], roles: Sequence[str], index: int) -> bool:
+def _topic_follows(tokens: Sequence[Token], roles: Sequence[_Role], index: int) -> bool:
     for later in range(index + 1, min(index + 3, len(tokens))):
-        if roles[later] in ("term", "content"):
+        if roles[later] in _TOPICAL:
             return True
         if tokens[later].key not in _CONNECTORS:
             return False

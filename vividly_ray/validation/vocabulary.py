@@ -26,7 +26,7 @@ TERMS: Mapping[str, tuple[str, ...]] = {
         "flood", "canyon", "cave", "island", "watershed", "fracking", "ozone layer",
     ),
     "astronomy": (
-        "solar system", "sun", "moon", "moon phase", "phases of the moon", "eclipse",
+        "solar system", "sun", "moon", "moon phase", "eclipse",
         "solar eclipse", "lunar eclipse", "planet", "dwarf planet", "mercury", "venus", "earth",
         "mars", "jupiter", "saturn", "uranus", "neptune", "pluto", "asteroid", "comet", "meteor",
         "meteorite", "star", "constellation", "galaxy", "milky way", "universe", "big bang",

@@ -1,8 +1,8 @@
 """Words that never make a topic on their own, grouped by why.
 
-A question is the topic plus scaffolding: the request ("make a 3-minute video explaining"), the
-audience ("for 8th grade students"), grammar ("what is the"), pointers to something unseen ("it",
-"the thing we did in class") and filler ("something cool"). Topic detection removes all of these
+A question is the topic plus scaffolding: the request ("make a short video about"), the audience
+("for my sixth grade class"), grammar ("what is the"), pointers to something unseen ("this",
+"the worksheet from yesterday") and filler ("something cool"). Topic detection removes all of these
 and keeps what is left. Everything here is a matching key (see ``text.word_key``): lowercase,
 apostrophes dropped, plurals folded.
 """
@@ -37,7 +37,7 @@ GRAMMAR = _words(
 REQUEST = _words(
     """
     explain explanation describe description tell show teach learn understand know help make
-    made making create generate produce give need want wish wonder curious video clip animation
+    made making create generate produce give need want wish wonder curious video vid clip animation
     animated movie cartoon slideshow presentation narrate narrated narration voice voiceover
     minute min second sec hour long short quick brief simple simply easy basic detail detailed
     diagram example everyday picture image visual illustration include including cover
@@ -53,7 +53,7 @@ REQUEST = _words(
     calculate carry move travel turn keep stay become seem feel put take bring leave start stop
     begin finish try call name think believe remember forget study practice prepare pass fail
     ready check fix show tell list ask confused confusing stuck struggle bored tired hard
-    difficult
+    difficult miss missed absent sick
     """
 )
 
@@ -65,6 +65,7 @@ AUDIENCE = _words(
     teacher teen teenager people person everyone someone somebody anyone me us
     first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
     1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th 11th 12th k
+    two three four five six seven eight nine ten eleven twelve fifteen twenty thirty half couple
     """
 )
 
@@ -76,6 +77,9 @@ CLASS = _words(
     "class lesson lecture teacher today yesterday tomorrow morning earlier week test quiz exam "
     "midterm final studied learned covered talked discussed read chapter unit section page"
 )
+# Describing words that are scaffolding alone but part of a name before a topic word
+# ("Great Barrier Reef", "high tide", "first amendment").
+MODIFIERS = _words("great big little new old high low middle first second third long short main")
 # Words that stand for a topic the reader cannot see.
 POINTERS = _words("it this that these those thing stuff something one")
 # Nouns that, after a pointer ("this equation", "my essay"), refer to something unseen.
@@ -103,7 +107,8 @@ def base_forms(key: str) -> tuple[str, ...]:
             continue
         stem = key[: -len(suffix)]
         candidates = [stem, stem + "e"]
-        if suffix in ("ing", "ed") and len(stem) > 1 and stem[-1] == stem[-2] not in "aeiouy":
+        doubled = len(stem) > 1 and stem[-1] == stem[-2] and stem[-1] not in "aeiouy"
+        if suffix in ("ing", "ed") and doubled:
             candidates.append(stem[:-1])  # "getting" -> "get"
         if suffix in ("ed", "es") and stem.endswith("i"):
             candidates.append(stem[:-1] + "y")  # "studied" -> "study"

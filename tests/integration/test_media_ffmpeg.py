@@ -189,7 +189,7 @@ def test_video_has_one_h264_and_one_aac_stream_plus_subtitles(built: Built) -> N
         assert len(video) == 1 and video[0].codec_context.name == "h264"
         assert (video[0].codec_context.width, video[0].codec_context.height) == (1280, 720)
         assert len(audio) == 1 and audio[0].codec_context.name == "aac"
-        assert audio[0].codec_context.sample_rate == 48000
+        assert audio[0].codec_context.sample_rate == RATE
         assert [s.codec_context.name for s in container.streams.subtitles] == ["mov_text"]
         assert container.metadata.get("title") == SCRIPT.title
 
@@ -219,7 +219,7 @@ def test_audio_is_one_continuous_track_with_every_sample(built: Built) -> None:
     with av.open(str(built.video.video_path)) as container:
         samples = sum(frame.samples for frame in container.decode(audio=0))
     # AAC works in 1024-sample frames; the edit list trims priming, decoding may not.
-    assert samples == pytest.approx(sum(SECONDS) * 48000, abs=3 * 1024)
+    assert samples == pytest.approx(sum(SECONDS) * RATE, abs=3 * 1024)
 
 
 def test_each_scenes_narration_starts_with_its_picture(built: Built) -> None:
@@ -228,7 +228,7 @@ def test_each_scenes_narration_starts_with_its_picture(built: Built) -> None:
         pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
 
     def pitch(start: float, end: float) -> float:
-        window = pcm[round(start * 48000) : round(end * 48000)]
+        window = pcm[round(start * RATE) : round(end * RATE)]
         crossings = np.count_nonzero(np.diff(np.signbit(window)))
         return crossings / 2 / (end - start)
 

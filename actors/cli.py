@@ -92,8 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_FAILED
 
 
-def _parse(args: argparse.Namespace, **extra: object) -> VideoRequest:
-    return parse_request(args.question, args.grade, args.minutes, **extra)  # type: ignore[arg-type]
+def _parse(args: argparse.Namespace) -> VideoRequest:
+    return parse_request(
+        args.question,
+        args.grade,
+        args.minutes,
+        aspect=getattr(args, "aspect", "16:9"),
+        resolution=getattr(args, "resolution", "720p"),
+    )
 
 
 def _check(args: argparse.Namespace, settings: Settings, out: Console) -> int:
@@ -120,7 +126,7 @@ def assessment_json(assessment: object) -> dict[str, object]:
 
 
 def _generate(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
-    request = _parse(args, aspect=args.aspect, resolution=args.resolution)
+    request = _parse(args)
     from actors.runtime import LocalRuntime
     from vividly_ray.cli_progress import ConsoleProgress
 

@@ -69,3 +69,19 @@ def test_clarification_is_persisted_not_failed(runtime: LocalRuntime, tmp_path: 
         runtime.pipeline(request).run(request_id, request, tmp_path)
     assert 1 <= len(caught.value.questions) <= 3
     assert runtime.repository.get(request_id).status is RequestStatus.CLARIFICATION_NEEDED
+
+
+def test_a_resumed_request_redoes_only_the_missing_scenes(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    request = VideoRequest(question="Why do we have seasons on Earth?", grade=Grade(6), minutes=1)
+    _, first = runtime.run(request, tmp_path / "first")
+    segments = sorted((runtime.settings.cache_dir / "segments").rglob("*.mp4"))
+    script = json.loads(Path(first.script_json).read_text())
+    # Lose two scenes' finished segments, as if the run had crashed before encoding them.
+    lost = [p for p in segments if p.stat().st_mtime >= Path(first.script_json).stat().st_mtime]
+    for path in lost[:2]:
+        path.unlink()
+    _, resumed = runtime.run(request, tmp_path / "resumed")
+    assert resumed.scene_count == len(script["scenes"])
+    assert resumed.reused_scenes == resumed.scene_count - 2

@@ -53,10 +53,16 @@ class FakeAssessor:
 class FakeRetriever:
     empty: bool = False
 
-    def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval:
+    def retrieve(
+        self, query: str, grade: Grade, limit: int = 12, topic: str = ""
+    ) -> Retrieval:
         if self.empty:
             return Retrieval(query=query, passages=(), sources=())
-        passage = Passage("doc-1#0", "doc-1", SOURCE.title, "Water evaporates. Clouds form.")
+        text = " ".join(
+            f"Step {n} of the water cycle moves water between the oceans, the air and the land."
+            for n in range(12)
+        )
+        passage = Passage("doc-1#0", "doc-1", SOURCE.title, text)
         return Retrieval(query, (RetrievedPassage(passage, 3.0),), (SOURCE,))
 
 

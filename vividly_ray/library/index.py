@@ -21,6 +21,7 @@ from vividly_ray.library.text import tokenize
 TITLE_WEIGHT = 2.0
 KEYWORD_WEIGHT = 1.0
 TOPIC_WEIGHT = 0.5
+TOPIC_COVERAGE = 0.5  # share of the topic's IDF a passage (or its document's head) must hold
 GRADE_STEP_PENALTY = 0.08  # per band between the document's band and the student's
 ALL_GRADES_FACTOR = 0.96  # a document for every grade ranks like one a little off the band
 
@@ -42,6 +43,9 @@ class _Snapshot:
     owners: tuple[int, ...]  # for each passage, the index of its document
     bm25: Bm25Index
     vocabulary: frozenset[str]
+    heads: tuple[frozenset[str], ...]  # per document: tokens of its title, keywords and topic
+    bodies: tuple[frozenset[str], ...]  # per passage: tokens of its text
+    wholes: tuple[frozenset[str], ...]  # per document: every token it holds
 
 
 def _build(documents: tuple[LibraryDocument, ...]) -> _Snapshot:
@@ -49,24 +53,36 @@ def _build(documents: tuple[LibraryDocument, ...]) -> _Snapshot:
     owners: list[int] = []
     items: list[tuple[Field, ...]] = []
     vocabulary: set[str] = set()
+    heads: list[frozenset[str]] = []
+    bodies: list[frozenset[str]] = []
+    wholes: list[frozenset[str]] = []
     for number, document in enumerate(documents):
         head = (
             Field.of(tokenize(document.source.title), TITLE_WEIGHT),
             Field.of(tokenize(" ".join(document.keywords)), KEYWORD_WEIGHT),
             Field.of(tokenize(document.topic), TOPIC_WEIGHT),
         )
+        heads.append(frozenset(token for field in head for token in field.counts))
+        whole: set[str] = set(heads[-1])
         vocabulary.add(document.source.title.lower())
         vocabulary.update(keyword.lower() for keyword in document.keywords)
         for passage in document_passages(document):
             passages.append(passage)
             owners.append(number)
-            items.append((Field.of(tokenize(passage.text)), *head))
+            body = Field.of(tokenize(passage.text))
+            bodies.append(frozenset(body.counts))
+            whole.update(body.counts)
+            items.append((body, *head))
+        wholes.append(frozenset(whole))
     return _Snapshot(
         documents=documents,
         passages=tuple(passages),
         owners=tuple(owners),
         bm25=Bm25Index.build(items),
         vocabulary=frozenset(vocabulary),
+        heads=tuple(heads),
+        bodies=tuple(bodies),
+        wholes=tuple(wholes),
     )
 
 
@@ -98,11 +114,20 @@ class LibraryIndex:
     def __len__(self) -> int:
         return len(self._snapshot.documents)
 
-    def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval:
-        """The best passages for a question, best first, with the documents they came from."""
+    def retrieve(self, query: str, grade: Grade, limit: int = 12, topic: str = "") -> Retrieval:
+        """The best passages for a question, best first, with the documents they came from.
+
+        With a ``topic`` (the validator's topic phrase), only passages that are about it are
+        returned: the passage with its document's title and keywords must hold at least half of
+        the topic's weight (IDF), or the document as a whole must, and the passage names a word
+        of the topic. A passage that shares only a common word with the question ("work" in
+        "How do vaccines work?") never grounds a video.
+        """
         snapshot = self._snapshot
         wanted = search_query(query)
         scores = snapshot.bm25.scores(wanted.tokens, wanted.weights)
+        if topic.strip():
+            scores = {n: v for n, v in scores.items() if self._about(n, topic)}
         ranked = sorted(
             (
                 (
@@ -121,3 +146,19 @@ class LibraryIndex:
             source = snapshot.documents[snapshot.owners[n]].source
             sources.setdefault(source.source_id, source)
         return Retrieval(query=query, passages=found, sources=tuple(sources.values()))
+
+    def _about(self, passage: int, topic: str) -> bool:
+        snapshot = self._snapshot
+        tokens = set(tokenize(topic))
+        if not tokens:
+            return True
+        weights = {token: snapshot.bm25.idf(token) for token in tokens}
+        total = sum(weights.values())
+        owner = snapshot.owners[passage]
+        near = snapshot.heads[owner] | snapshot.bodies[passage]
+        if sum(w for token, w in weights.items() if token in near) >= TOPIC_COVERAGE * total:
+            return True
+        whole = snapshot.wholes[owner]
+        return bool(tokens & snapshot.bodies[passage]) and sum(
+            w for token, w in weights.items() if token in whole
+        ) >= TOPIC_COVERAGE * total

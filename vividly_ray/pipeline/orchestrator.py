@@ -20,6 +20,7 @@ from vividly_ray.domain.errors import (
 )
 from vividly_ray.domain.models import SceneAudio, SceneSegment, Script, VideoRequest, VideoResult
 from vividly_ray.domain.status import RequestStatus, band_progress
+from vividly_ray.pipeline.grounding import require_material, retrieval_limit
 from vividly_ray.pipeline.manifest import build_manifest
 from vividly_ray.pipeline.ports import (
     Assembler,
@@ -33,6 +34,7 @@ from vividly_ray.pipeline.ports import (
 )
 from vividly_ray.pipeline.serialize import script_to_dict
 from vividly_ray.pipeline.timeline import StageTimeline
+from vividly_ray.validation.assess import Assessment
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,14 @@ class VideoPipeline:
         stage = RequestStatus.PENDING
         try:
             stage = self._enter(request_id, RequestStatus.VALIDATING, timeline)
-            self._validate(request_id, request, timeline)
+            assessment = self._validate(request_id, request, timeline)
 
             stage = self._enter(request_id, RequestStatus.RETRIEVING, timeline)
-            retrieval = self._ports.retriever.retrieve(request.question, request.grade)
-            if not retrieval.passages:
-                raise StageFailed(stage, f"the library has nothing on {request.question!r}")
+            topic = assessment.grounding_topic
+            retrieval = self._ports.retriever.retrieve(
+                request.question, request.grade, retrieval_limit(request), topic=topic
+            )
+            require_material(retrieval, request, topic)
 
             stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline)
             script = self._ports.writer.write(request, retrieval)
@@ -122,7 +126,9 @@ class VideoPipeline:
         self._listener.stage(status)
         return status
 
-    def _validate(self, request_id: str, request: VideoRequest, timeline: StageTimeline) -> None:
+    def _validate(
+        self, request_id: str, request: VideoRequest, timeline: StageTimeline
+    ) -> Assessment:
         assessment = self._ports.assessor.assess(request.question, request.grade)
         if assessment.decision == "refuse":
             refusal = RefusedUnsafe(assessment.reasons)
@@ -140,6 +146,7 @@ class VideoPipeline:
             )
             timeline.enter(RequestStatus.CLARIFICATION_NEEDED)
             raise clarification
+        return assessment
 
     def _render_scenes(
         self, request_id: str, script: Script

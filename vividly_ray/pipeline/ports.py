@@ -23,7 +23,9 @@ from vividly_ray.validation.assess import Assessment
 class Retriever(Protocol):
     """Finds ranked passages for a question in the OER library."""
 
-    def retrieve(self, query: str, grade: Grade, limit: int = 12) -> Retrieval: ...
+    def retrieve(
+        self, query: str, grade: Grade, limit: int = 12, topic: str = ""
+    ) -> Retrieval: ...
 
 
 class ScriptWriter(Protocol):

@@ -32,12 +32,20 @@ class Assessment:
 
     ``questions`` has one to three entries for ``clarify`` and none otherwise. ``topic`` is the
     topic phrase as the student wrote it ("photosynthesis"), or "" when there is none.
+    ``terms`` are the known vocabulary terms found in the question ("magnets" in "How do magnets
+    stick to the fridge?"): what retrieval must find material on.
     """
 
     decision: Decision
     reasons: tuple[str, ...]
     questions: tuple[str, ...] = ()
     topic: str = ""
+    terms: tuple[str, ...] = ()
+
+    @property
+    def grounding_topic(self) -> str:
+        """The words the library must cover: the known terms, else the topic phrase."""
+        return " ".join(self.terms) or self.topic
 
     def raise_unless_proceed(self) -> None:
         """Raise the domain error for ``clarify`` or ``refuse``; do nothing for ``proceed``."""
@@ -76,7 +84,9 @@ class QuestionValidator:
             reasons.append("also mentions: " + ", ".join(related))
         if not any(term in reading.topic for term in reading.known_terms):
             reasons.append("topic not in the vocabulary; taken from the question's content words")
-        return Assessment(Decision.PROCEED, tuple(reasons), topic=reading.topic)
+        return Assessment(
+            Decision.PROCEED, tuple(reasons), topic=reading.topic, terms=reading.known_terms
+        )
 
     @staticmethod
     def to_json(assessment: Assessment) -> dict[str, str | list[str]]:

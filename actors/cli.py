@@ -26,10 +26,12 @@ from vividly_ray.domain.errors import (
     StageFailed,
 )
 from vividly_ray.domain.models import VideoRequest
+from vividly_ray.domain.status import RequestStatus
 from vividly_ray.settings import Settings, load_settings
 from vividly_ray.validation.limits import parse_request
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CLARIFY, EXIT_REFUSED = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,7 +151,14 @@ def _generate(args: argparse.Namespace, settings: Settings, out: Console, err: C
             return EXIT_REFUSED
         except StageFailed as exc:
             err.print(f"[red]failed[/red] in stage {exc.stage}: {exc.reason}", highlight=False)
+            err.print(f"details: vividly status {request_id}", highlight=False)
             return EXIT_FAILED
+        except KeyboardInterrupt:
+            runtime.repository.transition(
+                request_id, RequestStatus.CANCELLED, message="interrupted from the terminal"
+            )
+            err.print(f"cancelled request {request_id}", highlight=False)
+            return EXIT_INTERRUPTED
     finished = time.perf_counter()
     out.print(
         f"completed: {result.duration:.1f} s of video, {result.scene_count} scenes "

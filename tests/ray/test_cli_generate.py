@@ -59,3 +59,22 @@ def test_generate_exits_3_with_questions_when_unclear(tmp_path: Path) -> None:
     )
     assert run.returncode == 3, run.stderr[-3000:]
     assert "?" in run.stdout
+
+
+def test_generate_exits_1_naming_the_stage_when_the_library_lacks_the_topic(
+    tmp_path: Path,
+) -> None:
+    run = vividly(
+        "generate",
+        "How do vaccines work?",
+        "--grade",
+        "7",
+        "--minutes",
+        "2",
+        "--out",
+        str(tmp_path / "o"),
+        home=tmp_path,
+    )
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "retrieving" in run.stderr and "vaccines" in run.stderr
+    assert "vividly library add" in run.stderr

@@ -55,7 +55,10 @@ class LocalRuntime:
             for _ in range(self.settings.narrator_pool_size)
         ]
         self._tracker = TrackerActor.remote(self.settings.effective_database_url)  # type: ignore[attr-defined]
-        ray.get([n.warm_up.remote() for n in self._narrators])
+        # Load the voice in every narrator now, without waiting: validation, retrieval and script
+        # writing run meanwhile, and a narrator's first scene simply queues behind its warm-up.
+        for narrator in self._narrators:
+            narrator.warm_up.remote()
         return self
 
     def pipeline(

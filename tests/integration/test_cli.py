@@ -102,3 +102,8 @@ def test_library_add_and_list(tmp_path: Path) -> None:
 def test_library_add_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
     run = vividly("library", "add", str(tmp_path / "nope.md"), home=tmp_path)
     assert run.returncode == 2 and "nope.md" in run.stderr
+
+
+def test_status_of_an_unknown_request_is_an_error(tmp_path: Path) -> None:
+    run = vividly("status", "no-such-request", home=tmp_path)
+    assert run.returncode == 2 and "no-such-request" in run.stderr

@@ -44,6 +44,13 @@ def test_generate_writes_every_file_and_exits_zero(tmp_path: Path) -> None:
     assert manifest["request"]["aspect"] == "9:16"
     assert manifest["status_timeline"][-1]["status"] == "completed"
 
+    status = vividly("status", manifest["request_id"], home=tmp_path)
+    assert status.returncode == 0, status.stderr
+    persisted = json.loads(status.stdout)
+    assert persisted["status"] == "completed" and persisted["progress_percentage"] == 100
+    statuses = [e["status"] for e in persisted["events"] if e["type"] == "status"]
+    assert statuses[0] == "pending" and statuses[-1] == "completed"
+
 
 def test_generate_exits_3_with_questions_when_unclear(tmp_path: Path) -> None:
     run = vividly(

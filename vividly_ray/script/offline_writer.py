@@ -9,17 +9,21 @@ less on-topic material than that, the script is shorter rather than padded.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Retrieval, Script, SourceDocument, VideoRequest
 from vividly_ray.library.query import search_query, topic_phrase
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.pacing import script_seconds, split_sentences
-from vividly_ray.script.scenes import Framing, assemble, running_text
-from vividly_ray.script.selection import Section, candidates, plan_sections
+from vividly_ray.script.planning import Section, plan_sections
+from vividly_ray.script.scenes import Framing, assemble, reserved_titles
+from vividly_ray.script.selection import candidates, key_terms, on_topic
+from vividly_ray.script.titles import running_text
 
 STAGE = "generating_script"
+
+KeywordLookup = Callable[[str], Sequence[str]]  # source id -> the document's keywords
 
 
 def proper_words(texts: Sequence[str]) -> frozenset[str]:
@@ -58,12 +62,23 @@ def _title(topic: str, best: SourceDocument | None, proper: frozenset[str]) -> t
 
 
 class OfflineScriptWriter:
-    """Writes grounded, paced scripts from the library alone (the embedded ``ScriptWriter``)."""
+    """Writes grounded, paced scripts from the library alone (the embedded ``ScriptWriter``).
+
+    ``keywords`` may look up a document's own keywords by source id; the terms the passages
+    name or explain are found either way, and the keywords only add to them.
+    """
+
+    def __init__(self, keywords: KeywordLookup | None = None) -> None:
+        self._keywords = keywords
 
     def write(self, request: VideoRequest, retrieval: Retrieval) -> Script:
         topic = topic_phrase(request.question)
         query = search_query(request.question)
-        pool = candidates(retrieval, query.tokens, request.grade)
+        narrated = dict.fromkeys(r.passage.source_id for r in on_topic(retrieval))
+        lookup = self._keywords
+        listed = [keyword for i in narrated for keyword in (lookup(i) if lookup else ())]
+        known = key_terms(retrieval, listed)
+        pool = candidates(retrieval, query.tokens, request.grade, known)
         if not pool:
             raise StageFailed(
                 STAGE,
@@ -80,7 +95,8 @@ class OfflineScriptWriter:
             sources=sources,
             proper=proper,
             query=frozenset(query.tokens),
-            reserved=frozenset({title.lower(), topic.lower()}),
+            reserved=reserved_titles(title, topic),
+            known=known,
         )
         sections = plan_sections(pool, _Estimate(framing), framing.target_seconds)
         return assemble(framing, sections)

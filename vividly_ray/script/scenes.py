@@ -6,21 +6,32 @@ Concept scenes narrate library sentences; the title, recap and credits scenes ad
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vividly_ray.domain.models import Grade, Scene, SceneKind, Script, SourceDocument
-from vividly_ray.library.text import STOPWORDS, stem, words
-from vividly_ray.script.bullets import SUBORDINATE_OPENERS, Summary, compress, summarize
-from vividly_ray.script.selection import Section
+from vividly_ray.script.bullets import Summary, summarize
+from vividly_ray.script.planning import Section
+from vividly_ray.script.quality import bullet_problems
+from vividly_ray.script.terms import term_key
+from vividly_ray.script.titles import (
+    ConceptTitle,
+    TitleBook,
+    concept_title,
+    preview_sentence,
+    title_key,
+)
+from vividly_ray.script.vocabulary import PREPOSITIONS, SUBORDINATORS
 
 MAX_CONCEPT_BULLETS = 4
 CREDITS_NARRATION = (
     "This video was made from open educational resources; the sources are on screen."
 )
 RECAP_OPENING = "Let's review what we learned."
-RECAP_SENTENCE_WORDS = 14  # a longer opening sentence is cut at its first comma for the recap
+RECAP_SENTENCE_WORDS = 14  # a longer key sentence is cut at its first comma for the recap
+RECAP_LONGEST = 25  # a key sentence still longer gives way to a shorter one of its scene
+# A recap sentence cut at a comma must not be left as only its "When ..." or "In ..." part.
+_OPENERS = SUBORDINATORS | PREPOSITIONS
 
 
 @dataclass(frozen=True)
@@ -34,131 +45,112 @@ class Framing:
     sources: Mapping[str, SourceDocument]
     proper: frozenset[str]  # words that keep a capital letter inside a sentence
     query: frozenset[str]  # search tokens of the question
-    reserved: frozenset[str]  # lowercased titles a concept scene must not take (the topic's)
+    reserved: frozenset[str]  # title keys a concept scene must not take (the topic's)
+    known: frozenset[str] = frozenset()  # the documents' key terms, lowercase
 
 
-def running_text(title: str, proper: frozenset[str]) -> str:
-    """A title as it reads inside a sentence: "The Water Cycle" -> "the water cycle"."""
-    return " ".join(
-        word if word in proper or word[1:2].isupper() else word.lower() for word in title.split()
-    )
+def title_subtitle(framing: Framing, parts: int) -> str:
+    """The line under the title: who it is for and what is ahead ("Grade 5 · 7 key ideas")."""
+    grade = "Kindergarten" if framing.grade.level == 0 else f"Grade {framing.grade.label}"
+    ideas = "1 key idea" if parts == 1 else f"{parts} key ideas"
+    return f"{grade} \u00b7 {ideas}"
 
 
-def _join(items: Sequence[str]) -> str:
-    if len(items) <= 2:
-        return " and ".join(items)
-    return f"{', '.join(items[:-1])}, and {items[-1]}"
-
-
-def title_scene(framing: Framing, key_terms: Sequence[str], parts: int) -> Scene:
+def title_scene(framing: Framing, titles: Sequence[ConceptTitle], parts: int) -> Scene:
     """The opening: what the video is about and a one-sentence preview of its parts."""
-    narration = [f"Let's explore {framing.phrase}."]
-    if key_terms:
-        listed = [running_text(t, framing.proper) for t in key_terms[:3]]
-        narration.append(f"We will look at {_join(listed)}.")
-    else:
-        narration.append(f"We will go through it in {parts} short parts.")
+    preview = preview_sentence(titles) or f"We will go through it in {parts} short parts."
     return Scene(
-        index=0, kind=SceneKind.TITLE, title=framing.title, bullets=(), narration=tuple(narration)
+        index=0,
+        kind=SceneKind.TITLE,
+        title=framing.title,
+        bullets=(title_subtitle(framing, parts),),
+        narration=(f"Let's explore {framing.phrase}.", preview),
     )
 
 
-def _bullet_indices(summaries: Sequence[Summary]) -> list[int]:
-    """Which sentences get a bullet: the first, then those that define a term."""
-    if len(summaries) <= MAX_CONCEPT_BULLETS:
-        return list(range(len(summaries)))
-    rest = sorted(range(1, len(summaries)), key=lambda i: (summaries[i].term is None, i))
-    return sorted([0, *rest[: MAX_CONCEPT_BULLETS - 1]])
-
-
-def _salient_word(sentences: Sequence[str], framing: Framing) -> str | None:
-    """The content word a scene repeats most (at least twice), outside the question's words."""
-    counts: Counter[str] = Counter()
-    forms: dict[str, Counter[str]] = {}
-    for sentence in sentences:
-        for word in words(sentence):
-            if word in STOPWORDS or len(word) < 4 or stem(word) in framing.query:
-                continue
-            counts[stem(word)] += 1
-            forms.setdefault(stem(word), Counter())[word] += 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    if not ranked or ranked[0][1] < 2:
-        return None
-    form = sorted(forms[ranked[0][0]].items(), key=lambda item: (-item[1], item[0]))[0][0]
-    return form.capitalize()
-
-
-def _concept_title(
-    section: Section, summaries: Sequence[Summary], framing: Framing, taken: set[str], first: bool
-) -> tuple[str, bool]:
-    """A short scene title and whether it names a key term (rather than a fallback)."""
-    # Named terms first ("is called stomata"), then subjects of "X is ..." sentences.
-    terms: list[str] = [s.term for s in summaries if s.term and s.defines]
-    terms += [s.term for s in summaries if s.term and not s.defines]
-    salient = _salient_word(section.sentences, framing)
-    terms += [salient] if salient else []
-    documents = [framing.sources[i].title for i in section.source_ids if i in framing.sources]
-    fallbacks = [*documents, *(["Introduction"] if first else [])]
-    fallbacks += [f"{title} (continued)" for title in documents]
-    fallbacks.append(compress(section.sentences[0], 4))
-    for option, named in [*((t, True) for t in terms), *((f, False) for f in fallbacks)]:
-        key = _title_key(option)
-        if key not in taken and option.lower() not in framing.reserved:
-            taken.add(key)
-            return option, named
-    return fallbacks[-1], False
-
-
-def _title_key(title: str) -> str:
-    """Titles that differ only in word endings ("Pole", "Poles") count as the same title."""
-    return " ".join(stem(word) for word in words(title))
+def _bullet_indices(summaries: Sequence[Summary], sentences: Sequence[str]) -> list[int]:
+    """Which sentences get a bullet: up to four, one per term, preferring sentences that explain
+    a term, then the opening one; a bullet that does not read as a complete phrase, or repeats
+    a term the scene explains, only when the scene would otherwise have fewer than two."""
+    explained = {s.reading.term.lower() for s in summaries if s.reading.term and s.defines}
+    ranked = []
+    for n, summary in enumerate(summaries):
+        term = summary.reading.term.lower() if summary.reading.term else None
+        weak = bool(bullet_problems(summary.text, sentences[n])) or (
+            term in explained and not summary.defines
+        )
+        ranked.append((weak, not summary.defines, n != 0, n))
+    chosen: list[int] = []
+    terms: set[str] = set()
+    for weak, *_, n in sorted(ranked):
+        term = (summaries[n].reading.term or "").lower()
+        if weak and len(chosen) >= 2:
+            break
+        if (term and term in terms and not weak) or summaries[n].text.lower() in {
+            summaries[i].text.lower() for i in chosen
+        }:
+            continue
+        chosen.append(n)
+        terms.add(term)
+        if len(chosen) == MAX_CONCEPT_BULLETS:
+            break
+    return sorted(chosen)
 
 
 def concept_scene(
-    index: int, section: Section, framing: Framing, taken: set[str]
-) -> tuple[Scene, bool]:
-    """A concept scene and whether its title names a key term."""
-    summaries = [summarize(sentence, framing.proper) for sentence in section.sentences]
-    bullets: list[str] = []
-    reveal_at: list[int] = []
-    for i in _bullet_indices(summaries):
-        text = summaries[i].text
-        if text.lower() not in {b.lower() for b in bullets}:
-            bullets.append(text)
-            reveal_at.append(i)
-    title, named = _concept_title(section, summaries, framing, taken, first=index == 1)
+    index: int, section: Section, framing: Framing, book: TitleBook, last: bool
+) -> tuple[Scene, ConceptTitle]:
+    """A concept scene and its title; ``book`` records the titles used so far."""
+    summaries = [summarize(s, framing.proper, framing.known) for s in section.sentences]
+    shown = _bullet_indices(summaries, section.sentences)
+    title = concept_title(section.sentences, summaries, book, last)
     scene = Scene(
         index=index,
         kind=SceneKind.CONCEPT,
-        title=title,
-        bullets=tuple(bullets),
+        title=title.title,
+        bullets=tuple(summaries[i].text for i in shown),
         narration=section.sentences,
         source_ids=section.source_ids,
-        reveal_at=tuple(reveal_at),
+        # The slide never stands empty: its first bullet is up from the start.
+        reveal_at=(0, *shown[1:]) if shown else (),
     )
-    return scene, named
+    return scene, title
 
 
-def recap_sentence(sentence: str) -> str:
-    """A concept's opening sentence, cut before its first comma when that leaves a main clause."""
+def recap_sentence(sentence: str, term: str = "") -> str:
+    """A key sentence, cut before its first comma when that leaves a main clause that still
+    names ``term``."""
     if len(sentence.split()) <= RECAP_SENTENCE_WORDS or "," not in sentence:
         return sentence
     head = sentence.split(",", 1)[0].strip()
+    if term and not set(term_key(term)) <= set(term_key(head)):
+        return sentence
     count = len(head.split())
     # "When two magnets come close together" cannot stand alone; "Every magnet has two ends" can.
-    if 5 <= count <= RECAP_SENTENCE_WORDS and head.split()[0].lower() not in SUBORDINATE_OPENERS:
+    if 5 <= count <= RECAP_SENTENCE_WORDS and head.split()[0].lower() not in _OPENERS:
         return f"{head}."
     return sentence
 
 
-def recap_scene(index: int, concepts: Sequence[Scene]) -> Scene:
-    narration = [RECAP_OPENING] + [recap_sentence(scene.narration[0]) for scene in concepts]
+def _key_idea(scene: Scene, title: ConceptTitle) -> str:
+    """The scene's key sentence for the recap; a very long one gives way to a shorter sentence
+    of the same scene."""
+    key = recap_sentence(scene.narration[title.key_sentence], title.title.split(" and ")[0])
+    if len(key.split()) <= RECAP_LONGEST:
+        return key
+    shorter = [recap_sentence(s) for s in scene.narration]
+    return next((s for s in shorter if len(s.split()) <= RECAP_LONGEST), key)
+
+
+def recap_scene(index: int, concepts: Sequence[Scene], titles: Sequence[ConceptTitle]) -> Scene:
+    """Every concept scene's key idea again, in order; the bullets are the scene titles."""
+    restated = [_key_idea(scene, title) for scene, title in zip(concepts, titles, strict=True)]
     return Scene(
         index=index,
         kind=SceneKind.RECAP,
         title="Recap",
         bullets=tuple(scene.title for scene in concepts),
-        narration=tuple(narration),
+        narration=(RECAP_OPENING, *restated),
         source_ids=tuple(dict.fromkeys(i for scene in concepts for i in scene.source_ids)),
         reveal_at=tuple(range(1, len(concepts) + 1)),
     )
@@ -190,19 +182,25 @@ def credits_scene(index: int, sources: Sequence[SourceDocument]) -> Scene:
 
 def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
     """The whole script for planned concept sections."""
-    taken: set[str] = set()
-    built = [concept_scene(n + 1, s, framing, taken) for n, s in enumerate(sections)]
+    topics = frozenset({framing.phrase.lower(), framing.title.lower()})
+    book = TitleBook(framing.reserved, framing.known, framing.proper, topics=topics)
+    # The last scene drawn from a document may sum it up.
+    closing = [
+        n + 1 == len(sections) or sections[n + 1].source_ids != section.source_ids
+        for n, section in enumerate(sections)
+    ]
+    built = [concept_scene(n + 1, s, framing, book, closing[n]) for n, s in enumerate(sections)]
     concepts = [scene for scene, _ in built]
-    key_terms = [scene.title for scene, named in built if named]
+    titles = [title for _, title in built]
     used = [
         framing.sources[i]
         for i in dict.fromkeys(i for scene in concepts for i in scene.source_ids)
         if i in framing.sources
     ]
     scenes = [
-        title_scene(framing, key_terms, len(concepts)),
+        title_scene(framing, titles, len(concepts)),
         *concepts,
-        recap_scene(len(concepts) + 1, concepts),
+        recap_scene(len(concepts) + 1, concepts, titles),
         credits_scene(len(concepts) + 2, used),
     ]
     return Script(
@@ -212,3 +210,8 @@ def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
         scenes=tuple(scenes),
         sources=tuple(used),
     )
+
+
+def reserved_titles(*titles: str) -> frozenset[str]:
+    """Title keys of the video's own topic, which no concept scene may take."""
+    return frozenset(title_key(t) for t in titles if title_key(t))

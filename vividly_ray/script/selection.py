@@ -1,44 +1,53 @@
-"""Choosing what to narrate: on-topic passages, readable sentences, enough for the minutes asked.
+"""What can be narrated: one candidate per key idea, with its sentences valued.
 
-Passages below a relevance floor (a share of the best passage's score) never get in, so a short
-library gives a short honest script instead of padding. The best document is used first; when it
-runs out, the next-most-relevant on-topic passages follow. Concept scenes keep the documents' own
-paragraph order so the explanation flows as the authors wrote it.
+A key idea is a paragraph of an on-topic passage (a long paragraph is cut into parts of at most
+``MAX_IDEA_SENTENCES``), so each concept scene explains one thing. Passages below a relevance
+floor (a share of the best passage's score) never get in, so a short library gives a short honest
+script instead of padding. Sentences that define one of the document's key terms are worth most,
+examples and asides least; a sentence that names a term is always kept with the sentence that
+explains it, and no scene ends on a sentence that only announces what comes next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from vividly_ray.domain.models import Grade, Retrieval
+from vividly_ray.domain.models import Grade, Retrieval, RetrievedPassage
 from vividly_ray.library.passages import passage_position
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import summarize
 from vividly_ray.script.editing import narration_sentences, readability
+from vividly_ray.script.quality import bullet_problems
+from vividly_ray.script.terms import DEFINING, Shape, mentions, read, term_key
 
+_EXAMPLE = re.compile(
+    r"^(?:for example|for instance|you can see|imagine|think (?:of|about)|picture|suppose|try|"
+    r"have you ever|just as)\b|\b(?:for example|for instance)\b",
+    re.IGNORECASE,
+)
 RELEVANCE_FLOOR = 0.6  # a passage scoring under this share of the best one is off topic
-MIN_CONCEPTS = 3
-MAX_CONCEPTS = 8
-TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
-LIMIT = 2 * TOLERANCE  # a plan estimated further off than this is a last resort
-# Sentences per passage to try, in order of preference: three covers more of a topic in short
-# scenes; more per passage is for long videos or a library with few matching passages.
-_CAPS: tuple[int | None, ...] = (3, 2, 4, 5, 6, None)
+MAX_IDEA_SENTENCES = 5  # a longer paragraph is cut into parts of about equal size
+
+Key = tuple[str, ...]  # a term as search tokens
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A narratable sentence of a passage; ``order`` is its place in the passage."""
+    """A narratable sentence of a key idea; ``order`` is its place in the idea."""
 
     text: str
     order: int
     score: float
+    defines: Key | None = None  # the key term it explains
+    announces: Key | None = None  # a term it only names ("The next step is condensation.")
+    mentions: frozenset[Key] = frozenset()
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An on-topic passage with its narratable sentences, ready to be chosen."""
+    """One key idea of an on-topic document, ready to be chosen."""
 
     passage_id: str
     source_id: str
@@ -47,201 +56,216 @@ class Candidate:
     priority: float
     sentences: tuple[Sentence, ...]
 
+    def _closure(self, chosen: set[int], added: int) -> set[int]:
+        """``added`` and the later sentences that explain the terms it names or mentions."""
+        wanted = {added}
+        pending = [added]
+        while pending:
+            sentence = self.sentences[pending.pop()]
+            names = set(sentence.mentions) | ({sentence.announces} if sentence.announces else set())
+            for key in names:
+                explained = any(self.sentences[i].defines == key for i in chosen | wanted)
+                later = [s.order for s in self.sentences[sentence.order + 1 :] if s.defines == key]
+                if later and not explained:
+                    wanted.add(later[0])
+                    pending.append(later[0])
+        return wanted - chosen
+
     def pick(self, count: int) -> tuple[Sentence, ...]:
-        """The opening sentence plus the best others, ``count`` in all, in passage order."""
-        if count >= len(self.sentences):
-            return self.sentences
-        first, rest = self.sentences[0], self.sentences[1:]
-        best = sorted(rest, key=lambda s: (-s.score, s.order))[: max(0, count - 1)]
-        return tuple(sorted((first, *best), key=lambda s: s.order))
+        """The ``count`` most valuable sentences (a few more where a named term needs its
+        explanation), in order, never ending on a sentence that only announces a term."""
+        ranked = sorted(self.sentences, key=lambda s: (-s.score, s.order))
+        chosen: set[int] = set()
+        for sentence in ranked:
+            if len(chosen) >= count:
+                break
+            if sentence.order in chosen:
+                continue
+            needed = self._closure(chosen, sentence.order)
+            if chosen and len(chosen) + len(needed) > count + 1:
+                continue
+            chosen |= needed
+        picked = [self.sentences[i] for i in sorted(chosen)]
+        defined = {s.defines for s in picked}
+        if picked and picked[-1].announces and picked[-1].announces not in defined:
+            spare = [s for s in ranked if s.order not in chosen and not s.announces]
+            picked.pop()
+            if len(picked) < 2 and spare:
+                picked = sorted([*picked, spare[0]], key=lambda s: s.order)
+        return tuple(picked)
 
 
-@dataclass(frozen=True)
-class Section:
-    """Sentences planned for one concept scene and the documents they came from."""
-
-    source_ids: tuple[str, ...]
-    sentences: tuple[str, ...]
+def is_example(sentence: str) -> bool:
+    """Whether a sentence is an example or an aside rather than a step of the explanation."""
+    return bool(_EXAMPLE.search(sentence)) or sentence.rstrip().endswith("?")
 
 
-Choice = tuple[Candidate, tuple[Sentence, ...]]
-
-
-def _sentence_score(text: str, query: frozenset[str], grade: Grade) -> float:
-    tokens = set(tokenize(text))
-    relevance = len(query & tokens) / len(query) if query else 0.0
-    defines = 1.0 if summarize(text).defines else 0.0
-    return 0.45 * relevance + 0.35 * readability(text, grade).ease + 0.2 * defines
-
-
-def candidates(retrieval: Retrieval, query: Sequence[str], grade: Grade) -> list[Candidate]:
-    """On-topic passages in the order they should be used: best document first."""
+def on_topic(retrieval: Retrieval) -> list[RetrievedPassage]:
+    """The retrieved passages that may be narrated: on topic and from a creditable document."""
     ranked = [r for r in retrieval.passages if r.score > 0]
     if not ranked:
         return []
     top = max(r.score for r in ranked)
-    wanted = frozenset(query)
     creditable = {source.source_id for source in retrieval.sources}
-    document_rank: dict[str, int] = {}
-    found: list[Candidate] = []
-    for rank, retrieved in enumerate(ranked):
-        passage = retrieved.passage
-        document_rank.setdefault(passage.source_id, len(document_rank))
-        # Off topic, or from a document the credits could not name: never narrated.
-        if retrieved.score < RELEVANCE_FLOOR * top or passage.source_id not in creditable:
-            continue
-        texts = narration_sentences(passage.text, grade)
-        if not texts:
-            continue
-        sentences = tuple(
-            Sentence(text, order, _sentence_score(text, wanted, grade))
-            for order, text in enumerate(texts)
-        )
-        ease = sum(readability(t, grade).ease for t in texts) / len(texts)
-        position = passage_position(passage.passage_id)
-        found.append(
-            Candidate(
-                passage_id=passage.passage_id,
-                source_id=passage.source_id,
-                document_rank=document_rank[passage.source_id],
-                position=rank if position is None else position,
-                priority=retrieved.score / top * (0.7 + 0.3 * ease),
-                sentences=sentences,
-            )
-        )
-    # The best document first, in its own order (its authors built the explanation up that way),
-    # then passages of other documents by how useful they are.
-    return sorted(
-        found,
-        key=lambda c: (
-            c.document_rank != 0,
-            c.position if c.document_rank == 0 else 0,
-            -c.priority,
-            c.passage_id,
-        ),
+    return [
+        r for r in ranked if r.score >= RELEVANCE_FLOOR * top and r.passage.source_id in creditable
+    ]
+
+
+def key_terms(retrieval: Retrieval, keywords: Iterable[str] = ()) -> frozenset[str]:
+    """The terms the on-topic passages name or explain, plus the documents' own keywords."""
+    found = {keyword.lower() for keyword in keywords}
+    for retrieved in on_topic(retrieval):
+        for sentence in narration_sentences(retrieved.passage.text, Grade(12)):
+            reading = read(sentence)
+            if reading.term and reading.defines:
+                found.add(reading.term.lower())
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class _Material:
+    """What valuing a sentence needs: the key terms as written and how often the material
+    mentions each (by search tokens), the question's tokens and the grade."""
+
+    known: frozenset[str]
+    uses: Mapping[Key, int]
+    topic: frozenset[str]
+    grade: Grade
+
+
+def _sentence(text: str, order: int, material: _Material) -> Sentence:
+    """A sentence valued: explaining a term the material keeps using is worth most."""
+    reading = read(text, material.known)
+    tokens = tokenize(text)
+    topic = material.topic
+    key = term_key(reading.term) if reading.term else None
+    relevance = len(topic & set(tokens)) / len(topic) if topic else 0.0
+    score = 0.3 * relevance + 0.3 * readability(text, material.grade).ease
+    if key and reading.shape in DEFINING:
+        uses = material.uses.get(key, 1) - 1  # the other sentences that mention the term
+        score += 0.7 + 0.15 * min(4, uses) + (0.3 if topic & set(key) else 0.0)
+    elif key:
+        score += 0.2
+    said = frozenset(
+        k for k in material.uses if k != key and not set(k) <= topic and mentions(tokens, k)
+    )
+    score += 0.15 * min(3, len(said)) + (0.25 if order == 0 else 0.0)
+    score -= 0.6 if is_example(text) and not reading.defines else 0.0
+    # A sentence whose bullet reads as a complete phrase makes a better slide.
+    clean = not bullet_problems(summarize(text, known=material.known).text, text)
+    score += 0.15 if clean else 0.0
+    return Sentence(
+        text=text,
+        order=order,
+        score=score,
+        defines=key if key and reading.shape in DEFINING else None,
+        # Only a term the material explains somewhere is "announced"; "The real cause of the
+        # seasons is the tilt of Earth's axis" states a fact of its own.
+        announces=key if reading.shape is Shape.ANNOUNCED and key in material.uses else None,
+        mentions=said,
     )
 
 
-_Part = tuple[tuple[str, ...], list[str]]  # source ids and sentences of one planned scene
+def _ideas(text: str, grade: Grade) -> list[list[str]]:
+    """The narratable sentences of a passage, one list per key idea."""
+    ideas: list[list[str]] = []
+    for paragraph in text.split("\n\n"):
+        sentences = narration_sentences(paragraph, grade)
+        if not sentences:
+            continue
+        parts = -(-len(sentences) // MAX_IDEA_SENTENCES)
+        size = -(-len(sentences) // parts)
+        ideas.extend(sentences[i : i + size] for i in range(0, len(sentences), size))
+    # A one-sentence idea joins its neighbour: a scene needs two bullets.
+    merged: list[list[str]] = []
+    for idea in ideas:
+        if merged and (len(idea) == 1 or len(merged[-1]) == 1):
+            merged[-1] = merged[-1] + idea
+        else:
+            merged.append(idea)
+    return merged
 
 
-def _join(parts: list[_Part], i: int) -> None:
-    """Join part ``i`` and part ``i + 1`` in place."""
-    sources = tuple(dict.fromkeys(parts[i][0] + parts[i + 1][0]))
-    parts[i : i + 2] = [(sources, parts[i][1] + parts[i + 1][1])]
+def _uses(passages: Sequence[RetrievedPassage], known: Iterable[str]) -> dict[Key, int]:
+    """Each key term and how many sentences of the on-topic material mention it."""
+    sentences = [
+        tokenize(sentence)
+        for retrieved in passages
+        for sentence in narration_sentences(retrieved.passage.text, Grade(12))
+    ]
+    keys = sorted({term_key(term) for term in known} - {()})
+    return {key: sum(1 for tokens in sentences if mentions(tokens, key)) for key in keys}
 
 
-def _absorb_single_sentences(parts: list[_Part]) -> None:
-    """A one-sentence part joins a neighbour from the same document: a scene needs two bullets."""
+def candidates(
+    retrieval: Retrieval, query: Sequence[str], grade: Grade, known: Iterable[str] = ()
+) -> list[Candidate]:
+    """On-topic key ideas, best document first and each document in its own order.
+
+    Passages off topic, or from a document the credits could not name, are never narrated.
+    """
+    passages = on_topic(retrieval)
+    if not passages:
+        return []
+    top = max(r.score for r in passages)
+    terms = frozenset(term.lower() for term in known)
+    material = _Material(terms, _uses(passages, terms), frozenset(query), grade)
+    document_rank: dict[str, int] = {}
+    for retrieved in retrieval.passages:
+        document_rank.setdefault(retrieved.passage.source_id, len(document_rank))
+    found: list[Candidate] = []
+    for rank, retrieved in enumerate(passages):
+        passage = retrieved.passage
+        start = passage_position(passage.passage_id)
+        for part, texts in enumerate(_ideas(passage.text, grade)):
+            sentences = tuple(_sentence(text, order, material) for order, text in enumerate(texts))
+            ease = sum(readability(t, grade).ease for t in texts) / len(texts)
+            found.append(
+                Candidate(
+                    passage_id=f"{passage.passage_id}/{part}" if part else passage.passage_id,
+                    source_id=passage.source_id,
+                    document_rank=document_rank[passage.source_id],
+                    position=(rank if start is None else start) * 100 + part,
+                    priority=retrieved.score / top * (0.7 + 0.3 * ease),
+                    sentences=sentences,
+                )
+            )
+    ordered = sorted(found, key=lambda c: (c.document_rank, c.position, c.passage_id))
+    return _join_single_sentences(ordered)
+
+
+def _joined(first: Candidate, second: Candidate) -> Candidate:
+    sentences = [*first.sentences, *second.sentences]
+    return Candidate(
+        passage_id=first.passage_id,
+        source_id=first.source_id,
+        document_rank=first.document_rank,
+        position=first.position,
+        priority=max(first.priority, second.priority),
+        sentences=tuple(replace(s, order=n) for n, s in enumerate(sentences)),
+    )
+
+
+def _join_single_sentences(ideas: list[Candidate]) -> list[Candidate]:
+    """A one-sentence idea joins the next (or else the previous) idea of its document, when
+    the two are neighbours there: a scene needs two bullets, and a lone definition still counts."""
     n = 0
-    while n < len(parts) and len(parts) > MIN_CONCEPTS:
-        neighbours = [
-            other
-            for other in (n - 1, n + 1)
-            if len(parts[n][1]) == 1 and 0 <= other < len(parts) and parts[other][0] == parts[n][0]
-        ]
-        if neighbours:
-            _join(parts, min(n, neighbours[0]))
+    while n < len(ideas):
+        if len(ideas[n].sentences) == 1:
+            for other in (n + 1, n - 1):
+                if 0 <= other < len(ideas) and _neighbours(ideas[n], ideas[other]):
+                    low = min(n, other)
+                    ideas[low : low + 2] = [_joined(ideas[low], ideas[low + 1])]
+                    n = max(0, low - 1)
+                    break
+            else:
+                n += 1
         else:
             n += 1
+    return ideas
 
 
-def _join_down_to_max(parts: list[_Part]) -> None:
-    """Join the smallest neighbouring pairs, same document first, until at most the maximum."""
-
-    def cost(i: int) -> tuple[bool, int, int]:
-        same = parts[i][0] == parts[i + 1][0]
-        return (not same, len(parts[i][1]) + len(parts[i + 1][1]), i)
-
-    while len(parts) > MAX_CONCEPTS:
-        _join(parts, min(range(len(parts) - 1), key=cost))
-
-
-def _split_up_to_min(parts: list[_Part]) -> None:
-    """Halve the longest parts until the minimum, never leaving a one-sentence scene."""
-    while parts and len(parts) < MIN_CONCEPTS:
-        i = max(range(len(parts)), key=lambda n: (len(parts[n][1]), -n))
-        sources, texts = parts[i]
-        if len(texts) < 4:
-            return
-        half = (len(texts) + 1) // 2
-        parts[i : i + 1] = [(sources, texts[:half]), (sources, texts[half:])]
-
-
-def group(chosen: Sequence[Choice]) -> list[Section]:
-    """Concept sections in document order: one per passage, joined or split into 3-8."""
-    ordered = sorted(chosen, key=lambda c: (c[0].document_rank, c[0].position, c[0].passage_id))
-    parts: list[_Part] = [
-        ((candidate.source_id,), [s.text for s in picked]) for candidate, picked in ordered
-    ]
-    _absorb_single_sentences(parts)
-    _join_down_to_max(parts)
-    _split_up_to_min(parts)
-    return [Section(source_ids=sources, sentences=tuple(texts)) for sources, texts in parts]
-
-
-def _greedy(
-    pool: Sequence[Candidate],
-    cap: int | None,
-    estimate: Callable[[list[Section]], float],
-    target: float,
-    seeded: bool,
-) -> list[Choice]:
-    """Grow a plan passage by passage, in pool order, while it stays under the target.
-
-    A seeded plan starts from two sentences of each of the first three passages, so that even
-    a one-minute video has its three concept scenes; the others grow each passage fully first.
-    """
-    high, low = target * (1 + TOLERANCE), target * (1 - TOLERANCE)
-    sizes: dict[int, int] = {}
-    if seeded:
-        sizes = {i: min(2, len(c.sentences)) for i, c in enumerate(pool[:MIN_CONCEPTS])}
-
-    def plan(counts: dict[int, int]) -> list[Choice]:
-        return [(pool[i], pool[i].pick(count)) for i, count in sorted(counts.items())]
-
-    if sizes and estimate(group(plan(sizes))) > high:
-        return plan(sizes)  # the smallest complete plan; the caller weighs it against others
-    for i, candidate in enumerate(pool):
-        chosen_sources = {pool[n].source_id for n in sizes}
-        if len(candidate.sentences) == 1 and candidate.source_id not in chosen_sources:
-            continue  # a lone sentence would make a one-bullet scene of its own
-        most = len(candidate.sentences) if cap is None else min(cap, len(candidate.sentences))
-        fewest = max(sizes.get(i, 0) + 1, min(2, len(candidate.sentences)))
-        for count in range(most, fewest - 1, -1):
-            trial = {**sizes, i: count}
-            if estimate(group(plan(trial))) <= high:
-                sizes = trial
-                break
-        if sizes and estimate(group(plan(sizes))) >= low:
-            break
-    if not sizes and pool:
-        sizes = {0: min(2, len(pool[0].sentences))}  # too long even so: the least that is honest
-    return plan(sizes)
-
-
-def plan_sections(
-    pool: Sequence[Candidate], estimate: Callable[[list[Section]], float], target: float
-) -> list[Section]:
-    """The concept sections whose script's estimated length is nearest ``target`` seconds."""
-    best: tuple[tuple[bool, bool, bool, int, float, int], list[Section]] | None = None
-    for order, (cap, seeded) in enumerate(
-        (cap, seeded) for cap in _CAPS for seeded in (False, True)
-    ):
-        sections = group(_greedy(pool, cap, estimate, target, seeded))
-        off = abs(estimate(sections) - target) / target
-        near = off <= LIMIT
-        # Near the target first (the finished video must land within 15%), then three concept
-        # scenes, then inside the aim, where the preferred scene size wins; otherwise the
-        # nearest plan does.
-        key = (
-            not near,
-            len(sections) < MIN_CONCEPTS,
-            off > TOLERANCE,
-            order if near else 0,
-            off,
-            order,
-        )
-        if best is None or key < best[0]:
-            best = (key, sections)
-    return [] if best is None else best[1]
+def _neighbours(a: Candidate, b: Candidate) -> bool:
+    """Whether two ideas come from the same document, at most a paragraph or two apart."""
+    return a.source_id == b.source_id and abs(a.position // 100 - b.position // 100) <= 2

@@ -54,7 +54,7 @@ def build_core(settings: Settings) -> CoreServices:
         settings=settings,
         library=library,
         validator=build_validator(library),
-        writer=OfflineScriptWriter(),
+        writer=OfflineScriptWriter(keywords=library.keywords),
         assembler=VideoAssembler(settings.work_dir),
     )
 

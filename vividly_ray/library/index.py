@@ -46,6 +46,7 @@ class _Snapshot:
     heads: tuple[frozenset[str], ...]  # per document: tokens of its title, keywords and topic
     bodies: tuple[frozenset[str], ...]  # per passage: tokens of its text
     wholes: tuple[frozenset[str], ...]  # per document: every token it holds
+    keywords: dict[str, tuple[str, ...]]  # per source id: the document's keywords
 
 
 def _build(documents: tuple[LibraryDocument, ...]) -> _Snapshot:
@@ -83,6 +84,7 @@ def _build(documents: tuple[LibraryDocument, ...]) -> _Snapshot:
         heads=tuple(heads),
         bodies=tuple(bodies),
         wholes=tuple(wholes),
+        keywords={d.source_id: tuple(d.keywords) for d in documents},
     )
 
 
@@ -106,6 +108,10 @@ class LibraryIndex:
 
     def passages(self) -> tuple[Passage, ...]:
         return self._snapshot.passages
+
+    def keywords(self, source_id: str) -> tuple[str, ...]:
+        """A document's keywords ("" id or an unknown one: none)."""
+        return self._snapshot.keywords.get(source_id, ())
 
     def vocabulary(self) -> frozenset[str]:
         """Lowercased document titles and keywords: the topics this library can talk about."""

@@ -59,6 +59,7 @@ class LocalRuntime:
         # writing run meanwhile, and a narrator's first scene simply queues behind its warm-up.
         for narrator in self._narrators:
             narrator.warm_up.remote()
+        ray.get(self._tracker.ready.remote())  # the database is reachable before any request
         return self
 
     def pipeline(

@@ -17,6 +17,9 @@ class TrackerActor:
     def __init__(self, database_url: str) -> None:
         self._repo = SqlRequestRepository.from_url(database_url)
 
+    def ready(self) -> bool:
+        return True
+
     def transition(
         self,
         request_id: str,

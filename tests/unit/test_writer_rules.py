@@ -236,3 +236,19 @@ def test_the_recap_restates_each_scene_by_its_definition(scripts: dict[Case, Scr
             ]
             if definition and len(definition[0].split()) <= 25:
                 assert source[0] == definition[0], (case, scene.title, restated)
+
+
+def test_dashed_asides_are_dropped_from_narration() -> None:
+    from vividly_ray.script.editing import light_edit
+
+    edited = light_edit(
+        "Kilometers are clumsy; so\u2014as discussed in Chapter 2\u2014astronomers use light-years."
+    )
+    assert edited == "Kilometers are clumsy; so astronomers use light-years."
+
+
+def test_the_last_word_of_a_title_is_capitalised() -> None:
+    from vividly_ray.script.titles import title_case
+
+    assert title_case("alpha Centauri a") == "Alpha Centauri A"
+    assert title_case("the speed of light") == "The Speed of Light"

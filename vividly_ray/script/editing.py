@@ -45,10 +45,14 @@ def max_sentence_words(grade: Grade) -> int:
     return _MAX_WORDS[grade.band]
 
 
+# A dashed aside ("so\u2014as discussed in Chapter 2\u2014astronomers") reads badly aloud.
+_DASHED_ASIDE = re.compile(r"\s*\u2014[^\u2014]{1,120}\u2014\s*")
+
+
 def light_edit(sentence: str) -> str:
-    """Drop parenthetical asides and tidy the spacing they leave."""
+    """Drop parenthetical and dashed asides and tidy the spacing they leave."""
     previous = None
-    text = sentence
+    text = _DASHED_ASIDE.sub(" ", sentence)
     while previous != text:  # nested brackets come out from the inside
         previous, text = text, _PARENTHETICAL.sub("", text)
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))

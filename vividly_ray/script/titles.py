@@ -51,8 +51,10 @@ class ConceptTitle:
 def title_case(text: str, proper: frozenset[str] = frozenset()) -> str:
     """ "water on earth" -> "Water on Earth": small words stay lowercase inside a title."""
     out = []
-    for n, word in enumerate(text.split()):
-        if n and word.lower() in SMALL_WORDS:
+    words = text.split()
+    for n, word in enumerate(words):
+        # The last word is capitalised like any other ("Alpha Centauri A", "What to Look For").
+        if n and n + 1 < len(words) and word.lower() in SMALL_WORDS:
             out.append(word.lower())
         elif any(c.isupper() for c in word) or bare(word) in proper:
             out.append(word)

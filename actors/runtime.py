@@ -49,18 +49,28 @@ class LocalRuntime:
             self._started_ray = True
         cache_root = str(self.settings.cache_dir.resolve())
         self._narrators = [
-            NarratorActor.options(num_cpus=self.settings.narrator_cpus).remote(  # type: ignore[attr-defined]
-                cache_root, self.settings.narrator_threads
-            )
+            NarratorActor.options(  # type: ignore[attr-defined]
+                num_cpus=self.settings.narrator_cpus, max_restarts=2, max_task_retries=2
+            ).remote(cache_root, self.settings.narrator_threads)
             for _ in range(self.settings.narrator_pool_size)
         ]
-        self._tracker = TrackerActor.remote(self.settings.effective_database_url)  # type: ignore[attr-defined]
+        # Both actors may be restarted and their calls retried: narration is content-addressed
+        # and every tracker write is idempotent (same status again is a no-op, progress only
+        # rises), so a retry never records anything twice.
+        self._tracker = TrackerActor.options(  # type: ignore[attr-defined]
+            max_restarts=2, max_task_retries=2
+        ).remote(self.settings.effective_database_url)
         # Load the voice in every narrator now, without waiting: validation, retrieval and script
         # writing run meanwhile, and a narrator's first scene simply queues behind its warm-up.
         for narrator in self._narrators:
             narrator.warm_up.remote()
         ray.get(self._tracker.ready.remote())  # the database is reachable before any request
         return self
+
+    @property
+    def narrators(self) -> list[Any]:
+        """The narrator actor handles (for operations and tests)."""
+        return list(self._narrators)
 
     def pipeline(
         self, request: VideoRequest, listener: PipelineListener | None = None

@@ -85,3 +85,15 @@ def test_a_resumed_request_redoes_only_the_missing_scenes(
     _, resumed = runtime.run(request, tmp_path / "resumed")
     assert resumed.scene_count == len(script["scenes"])
     assert resumed.reused_scenes == resumed.scene_count - 2
+
+
+def test_a_crashed_narrator_is_restarted_and_the_request_completes(
+    runtime: LocalRuntime, tmp_path: Path
+) -> None:
+    import ray
+
+    ray.kill(runtime.narrators[0], no_restart=False)
+    request = VideoRequest(question="What causes the tides?", grade=Grade(6), minutes=1)
+    request_id, result = runtime.run(request, tmp_path / "out")
+    assert result.scene_count >= 5
+    assert runtime.repository.get(request_id).status is RequestStatus.COMPLETED

@@ -28,7 +28,7 @@ from vividly_ray.domain.errors import (
 from vividly_ray.domain.models import VideoRequest
 from vividly_ray.domain.status import RequestStatus
 from vividly_ray.settings import Settings, load_settings
-from vividly_ray.validation.limits import parse_request
+from vividly_ray.validation.limits import parse_request, validate_fields
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CLARIFY, EXIT_REFUSED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -82,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _library(args, settings, out)
         if args.command == "status":
             return _status(args, settings, out)
+    except InvalidFields as exc:
+        for problem in exc.problems:
+            err.print(f"[red]invalid input[/red] {problem.message}", highlight=False)
+        return EXIT_INVALID
     except InvalidRequest as exc:
         err.print(f"[red]invalid input[/red] {exc.message}", highlight=False)
         return EXIT_INVALID
@@ -94,14 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_FAILED
 
 
+class InvalidFields(Exception):
+    """Every invalid field of one command line, reported together."""
+
+    def __init__(self, problems: list[InvalidRequest]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
 def _parse(args: argparse.Namespace) -> VideoRequest:
-    return parse_request(
-        args.question,
-        args.grade,
-        args.minutes,
+    fields = dict(
         aspect=getattr(args, "aspect", "16:9"),
         resolution=getattr(args, "resolution", "720p"),
     )
+    problems = validate_fields(args.question, args.grade, args.minutes, **fields)
+    if problems:
+        raise InvalidFields(problems)
+    return parse_request(args.question, args.grade, args.minutes, **fields)
 
 
 def _check(args: argparse.Namespace, settings: Settings, out: Console) -> int:

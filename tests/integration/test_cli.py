@@ -107,3 +107,12 @@ def test_library_add_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
 def test_status_of_an_unknown_request_is_an_error(tmp_path: Path) -> None:
     run = vividly("status", "no-such-request", home=tmp_path)
     assert run.returncode == 2 and "no-such-request" in run.stderr
+
+
+def test_every_bad_field_is_reported_at_once(tmp_path: Path) -> None:
+    run = vividly(
+        "check", "Explain the water cycle", "--grade", "13", "--minutes", "0", home=tmp_path
+    )
+    assert run.returncode == 2
+    assert "grade: must be K or 1-12" in run.stderr
+    assert "minutes: must be a number from 1 to 10" in run.stderr

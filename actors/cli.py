@@ -122,22 +122,12 @@ def _check(args: argparse.Namespace, settings: Settings, out: Console) -> int:
 
     request = _parse(args)
     prepare_home(settings)
-    assessment = build_validator(build_library(settings)).assess(request.question, request.grade)
-    print(json.dumps(assessment_json(assessment), indent=2))
+    validator = build_validator(build_library(settings))
+    assessment = validator.assess(request.question, request.grade)
+    print(json.dumps(validator.to_json(assessment), indent=2))
     return {"proceed": EXIT_OK, "clarify": EXIT_CLARIFY, "refuse": EXIT_REFUSED}[
         str(assessment.decision)
     ]
-
-
-def assessment_json(assessment: object) -> dict[str, object]:
-    from vividly_ray.validation.assess import Assessment
-
-    assert isinstance(assessment, Assessment)
-    return {
-        "decision": str(assessment.decision),
-        "reasons": list(assessment.reasons),
-        "questions": list(assessment.questions),
-    }
 
 
 def _generate(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:

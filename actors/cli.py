@@ -1,45 +1,42 @@
 """The `vividly` command line (an edge: it composes the Ray layer with the core).
 
-Exit codes: 0 completed; 1 failed (prints the stage and the reason); 2 invalid input (names the
-field and the allowed range); 3 clarification needed (prints the questions); 4 refused as unsafe
-for K-12 (prints why).
+Exit codes come from the one edge policy (``vividly_ray.edge``): 0 completed; 1 failed (prints
+the stage and the reason); 2 invalid input or settings (names the field and the allowed range);
+3 clarification needed (prints the questions); 4 refused as unsafe for K-12; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from vividly_ray.domain.errors import (
-    ClarificationNeeded,
-    ConfigurationError,
-    InvalidRequest,
-    LibraryError,
-    RefusedUnsafe,
-    RequestNotFound,
-    StageFailed,
-)
+from vividly_ray.domain.errors import InvalidFields, LibraryError, VividlyError
 from vividly_ray.domain.models import VideoRequest
-from vividly_ray.domain.status import RequestStatus
+from vividly_ray.edge import (
+    EXIT_CLARIFY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    field_errors,
+    policy_for,
+)
 from vividly_ray.settings import Settings, load_settings
 from vividly_ray.validation.limits import parse_request, validate_fields
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_CLARIFY, EXIT_REFUSED = 0, 1, 2, 3, 4
-EXIT_INTERRUPTED = 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse exits with 2 on bad usage, which is also our invalid-input code."""
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vividly", description="Turn a question into a narrated explainer video.")
+    parser = argparse.ArgumentParser(
+        prog="vividly", description="Turn a question into a narrated explainer video."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     gen = commands.add_parser("generate", help="make a video for a question")
@@ -48,8 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--aspect", default="16:9", help="16:9 (default), 9:16 or 1:1")
     gen.add_argument("--resolution", default="720p", help="480p, 720p (default) or 1080p")
 
+    answer = commands.add_parser("answer", help="answer a request's clarifying question")
+    answer.add_argument("request_id")
+    answer.add_argument("answer", help="the student's answer")
+    answer.add_argument("--out", required=True, type=Path, help="folder for the video")
+
     check = commands.add_parser("check", help="only validate a question; prints JSON")
     _request_arguments(check)
+
+    serve_cmd = commands.add_parser("serve", help="run the HTTP service (Ray Serve)")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key for an organization")
+    create.add_argument("--org", required=True)
+    revoke = key_commands.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    key_commands.add_parser("list", help="list keys (never the keys themselves)")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply the migrations")
+    db_commands.add_parser("current", help="show the schema revision")
 
     library = commands.add_parser("library", help="manage the local OER library")
     library_commands = library.add_subparsers(dest="library_command", required=True)
@@ -74,36 +93,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True)
     try:
         settings = load_settings()
-        if args.command == "generate":
-            return _generate(args, settings, out, err)
-        if args.command == "check":
-            return _check(args, settings, out)
-        if args.command == "library":
-            return _library(args, settings, out)
-        if args.command == "status":
-            return _status(args, settings, out)
-    except InvalidFields as exc:
-        for problem in exc.problems:
-            err.print(f"[red]invalid input[/red] {problem.message}", highlight=False)
-        return EXIT_INVALID
-    except InvalidRequest as exc:
-        err.print(f"[red]invalid input[/red] {exc.message}", highlight=False)
-        return EXIT_INVALID
-    except ConfigurationError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc.message}", highlight=False)
-        return EXIT_INVALID
-    except (LibraryError, RequestNotFound) as exc:
-        err.print(f"[red]error[/red] {exc.message}", highlight=False)
-        return EXIT_INVALID
-    return EXIT_FAILED
+        handler = {
+            "generate": _generate,
+            "answer": _answer,
+            "check": _check,
+            "serve": _serve,
+            "keys": _keys,
+            "db": _db,
+            "library": _library,
+            "status": _status,
+        }[args.command]
+        return handler(args, settings, out, err)
+    except VividlyError as exc:
+        return _report(exc, err)
 
 
-class InvalidFields(Exception):
-    """Every invalid field of one command line, reported together."""
-
-    def __init__(self, problems: list[InvalidRequest]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
+def _report(exc: VividlyError, err: Console) -> int:
+    """The edge policy's exit code, with a message naming what is wrong."""
+    problems = field_errors(exc)
+    if problems:
+        for problem in problems:
+            err.print(
+                f"[red]invalid input[/red] {problem['field']}: {problem['message']}",
+                highlight=False,
+            )
+    else:
+        label = "configuration error" if "settings" in exc.message[:20] else "error"
+        err.print(f"[red]{label}[/red] {exc.message}", highlight=False)
+    return policy_for(exc).exit_code
 
 
 def _parse(args: argparse.Namespace) -> VideoRequest:
@@ -114,14 +131,13 @@ def _parse(args: argparse.Namespace) -> VideoRequest:
     problems = validate_fields(args.question, args.grade, args.minutes, **fields)
     if problems:
         raise InvalidFields(problems)
-    return parse_request(args.question, args.grade, args.minutes, **fields)
+    return parse_request(args.question, args.grade, args.minutes, organization_id="local", **fields)
 
 
-def _check(args: argparse.Namespace, settings: Settings, out: Console) -> int:
-    from vividly_ray.bootstrap import build_library, build_validator, prepare_home
+def _check(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from vividly_ray.bootstrap import build_library, build_validator
 
     request = _parse(args)
-    prepare_home(settings)
     validator = build_validator(build_library(settings))
     assessment = validator.assess(request.question, request.grade)
     print(json.dumps(validator.to_json(assessment), indent=2))
@@ -132,55 +148,98 @@ def _check(args: argparse.Namespace, settings: Settings, out: Console) -> int:
 
 def _generate(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     request = _parse(args)
-    from actors.runtime import LocalRuntime
-    from vividly_ray.cli_progress import ConsoleProgress
+    from actors.follow import follow_request, local_intake
+    from actors.service_runtime import ServiceRuntime
 
-    started = time.perf_counter()
-    err.print(f"starting Ray and the scene pools ({settings.narrator_pool_size} narrators)...")
-    with LocalRuntime(settings) as runtime:
-        ready = time.perf_counter()
-        request_id = runtime.submit(request)
-        err.print(f"request {request_id} recorded")
-        try:
-            with ConsoleProgress(err) as progress:
-                result = runtime.pipeline(request, progress).run(request_id, request, args.out)
-        except ClarificationNeeded as exc:
-            out.print("The question needs clarification before a video can be made:")
-            for question in exc.questions:
-                out.print(f"  - {question}", highlight=False)
-            return EXIT_CLARIFY
-        except RefusedUnsafe as exc:
-            out.print(f"Refused: {exc.message}", highlight=False)
-            return EXIT_REFUSED
-        except StageFailed as exc:
-            err.print(f"[red]failed[/red] in stage {exc.stage}: {exc.reason}", highlight=False)
-            err.print(f"details: vividly status {request_id}", highlight=False)
-            return EXIT_FAILED
-        except KeyboardInterrupt:
-            runtime.repository.transition(
-                request_id, RequestStatus.CANCELLED, message="interrupted from the terminal"
-            )
-            err.print(f"cancelled request {request_id}", highlight=False)
-            return EXIT_INTERRUPTED
-    finished = time.perf_counter()
-    out.print(
-        f"completed: {result.duration:.1f} s of video, {result.scene_count} scenes "
-        f"({result.reused_scenes} reused) rendered in {finished - ready:.1f} s "
-        f"after {ready - started:.1f} s of start-up"
-    )
-    for label, path in (
-        ("video", result.video_path),
-        ("captions", result.captions_vtt),
-        ("captions", result.captions_srt),
-        ("thumbnail", result.thumbnail),
-        ("script", result.script_json),
-        ("manifest", result.manifest_json),
-    ):
-        out.print(f"  {label:<10} {path}", highlight=False)
+    err.print(f"starting Ray and the service ({settings.narrator_pool_size} narrators)...")
+    with ServiceRuntime(settings) as runtime:
+        stores, intake = local_intake(settings)
+        record, _ = intake.record(request)
+        err.print(f"request {record.request_id} recorded", highlight=False)
+        return follow_request(
+            stores, record.request_id, args.out, out, err, startup_s=runtime.startup_s
+        )
+
+
+def _answer(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from actors.follow import follow_request, local_intake
+    from actors.service_runtime import ServiceRuntime
+
+    stores, _ = local_intake(settings)
+    stores.requests.answer(args.request_id, args.answer)
+    err.print(f"answer recorded for {args.request_id}; starting the service...", highlight=False)
+    with ServiceRuntime(settings) as runtime:
+        return follow_request(
+            stores, args.request_id, args.out, out, err, startup_s=runtime.startup_s
+        )
+
+
+def _serve(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from actors.service_runtime import ServiceRuntime
+    from vividly_ray.observability.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    if settings.auth_disabled:
+        err.print(
+            "[bold red]WARNING: authentication is OFF (VIVIDLY_AUTH_DISABLED). Every caller "
+            "acts as organization 'local'. Never expose this server.[/bold red]"
+        )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime = ServiceRuntime(settings, http=(args.host, args.port))
+    runtime.start()
+    try:
+        out.print(
+            f"vividly-ray ready at http://{args.host}:{args.port}/ "
+            f"(API docs at /docs) after {runtime.startup_s:.1f} s",
+            highlight=False,
+        )
+        while not stop.wait(0.5):
+            pass
+    finally:
+        err.print("shutting down...")
+        runtime.close()
     return EXIT_OK
 
 
-def _library(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+def _keys(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from vividly_ray.bootstrap import build_stores
+
+    accounts = build_stores(settings).accounts
+    if args.keys_command == "create":
+        created = accounts.create_key(args.org)
+        print(f"key_id: {created.key_id}")
+        print(f"key: {created.key}")
+        print(f"organization: {created.organization_id}")
+        if created.organization_created:
+            print(f"webhook_secret: {created.webhook_secret}")
+        err.print("Store the key now: it is not shown again.")
+        return EXIT_OK
+    if args.keys_command == "revoke":
+        info = accounts.revoke_key(args.key_id)
+        print(f"revoked {info.key_id} of {info.organization_id}")
+        return EXIT_OK
+    for key in accounts.list_keys():
+        state = "revoked" if key.revoked_at else "active"
+        print(f"{key.key_id}  {key.organization_id:<24} {state:<8} {key.created_at:%Y-%m-%d}")
+    return EXIT_OK
+
+
+def _db(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from vividly_ray.bootstrap import prepare_home
+    from vividly_ray.persistence.migrate import current_revision, head_revision, upgrade
+
+    prepare_home(settings)
+    url = settings.effective_database_url
+    if args.db_command == "upgrade":
+        upgrade(url)
+    current = current_revision(url)
+    print(f"schema revision {current} (head {head_revision()})")
+    return EXIT_OK if current == head_revision() else EXIT_FAILED
+
+
+def _library(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     from vividly_ray.bootstrap import build_library, prepare_home
     from vividly_ray.library.documents import load_documents
     from vividly_ray.library.store import LocalLibrary
@@ -207,35 +266,23 @@ def _library(args: argparse.Namespace, settings: Settings, out: Console) -> int:
     return EXIT_OK
 
 
-def _status(args: argparse.Namespace, settings: Settings, out: Console) -> int:
+def _status(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     from vividly_ray.bootstrap import build_repository
+    from vividly_ray.service.views import detail_view, event_view
 
     repository = build_repository(settings)
     record = repository.get(args.request_id)
-    print(
-        json.dumps(
-            {
-                "request_id": record.request_id,
-                "status": record.status.value,
-                "progress_percentage": record.progress_percentage,
-                "current_stage": record.current_stage,
-                "error_message": record.error_message,
-                "events": [
-                    {
-                        "at": e.created_at.isoformat(),
-                        "type": e.event_type,
-                        "status": e.status.value,
-                        "progress": e.progress_percentage,
-                        "message": e.message,
-                    }
-                    for e in repository.events(args.request_id)
-                ],
-            },
-            indent=2,
-        )
+    events = repository.events(args.request_id)
+    view: dict[str, Any] = detail_view(
+        record, events, dict(record.request_metadata.get("files", {}))
     )
+    view["request_id"] = record.request_id
+    view["error_message"] = record.error_message
+    view["events"] = [event_view(e) for e in events]
+    print(json.dumps(view, indent=2))
     return EXIT_OK
 
 
 if __name__ == "__main__":
+    started = time.perf_counter()
     sys.exit(main())

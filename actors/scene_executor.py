@@ -1,87 +1,92 @@
-"""RaySceneExecutor: narration and encoding of every scene, pipelined across the pools.
+"""ServeSceneExecutor: narration on the Narrator pool and encoding as Ray tasks, per scene.
 
-Each scene's encode task takes the ObjectRef of its narration as an argument, so Ray starts the
-encode the moment that one scene's audio exists: no barrier between narrating and encoding.
+Each scene runs on its own thread: narrate (the least-loaded Narrator replica takes it), then
+submit the encode task at once. A scene's encode starts the moment its own audio exists: no
+barrier between narrating and encoding. ``stop`` (cancelled, or the lease was lost) cancels
+the remaining work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import ray
 
+from actors.errors import unwrapped
 from actors.pools import encode_scene
-from vividly_ray.domain.errors import VividlyError
-from vividly_ray.domain.models import RenderSpec, SceneAudio, SceneSegment, Script
+from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegment, Script
 from vividly_ray.pipeline.ports import SceneDone
 
+POLL_S = 0.25
 
-class RaySceneExecutor:
-    """Implements the SceneExecutor port on a narrator actor pool and encode tasks."""
+
+class ServeSceneExecutor:
+    """Implements the SceneExecutor port over the pools."""
 
     def __init__(
         self,
-        narrators: Sequence[Any],
-        spec: RenderSpec,
-        cache_root: Path,
-        work_dir: Path,
+        narrators: Any,
         *,
         encoder_cpus: float,
         encoder_threads: int,
+        stop: threading.Event,
     ) -> None:
-        if not narrators:
-            raise ValueError("at least one narrator actor is needed")
-        self._narrators = list(narrators)
-        self._spec = spec
-        self._cache_root = str(cache_root)
-        self._work_dir = str(work_dir)
+        self._narrators = narrators
         self._encoder_cpus = encoder_cpus
         self._encoder_threads = encoder_threads
+        self._stop = stop
 
     def run(
-        self, script: Script, on_scene_done: SceneDone
+        self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
-        # Longest narration first onto the least-loaded narrator keeps the pool evenly busy.
-        load = [0] * len(self._narrators)
+        # Longest narration first, so the long scenes do not finish last.
         order = sorted(script.scenes, key=lambda s: -len(s.narration_text))
-        pending: dict[Any, int] = {}
-        for scene in order:
-            slot = load.index(min(load))
-            load[slot] += len(scene.narration_text)
-            audio_ref = self._narrators[slot].narrate.remote(scene, script.grade)
-            encoded = encode_scene.options(num_cpus=self._encoder_cpus).remote(
-                self._spec,
-                self._cache_root,
-                self._work_dir,
-                self._encoder_threads,
-                scene,
-                audio_ref,
-            )
-            pending[encoded] = scene.index
         results: dict[int, tuple[SceneAudio, SceneSegment]] = {}
-        try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                for ref in ready:
-                    index = pending.pop(ref)
-                    audio, segment = _get(ref)
-                    results[index] = (audio, segment)
-                    on_scene_done(audio, segment)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref)
-            raise
+        refs: list[Any] = []
+        lock = threading.Lock()
+
+        def one(scene: Scene) -> tuple[SceneAudio, SceneSegment]:
+            if self._stop.is_set():
+                raise StageFailed("generating_video", "stopped")
+            audio: SceneAudio = unwrapped(
+                lambda: self._narrators.narrate.remote(scene, script.grade).result()
+            )
+            ref = encode_scene.options(num_cpus=self._encoder_cpus).remote(
+                spec, self._encoder_threads, scene, audio
+            )
+            with lock:
+                refs.append(ref)
+            while True:
+                ready, _ = ray.wait([ref], timeout=POLL_S)
+                if ready:
+                    break
+                if self._stop.is_set():
+                    ray.cancel(ref)
+                    raise StageFailed("generating_video", "stopped")
+            segment: SceneSegment = unwrapped(lambda: ray.get(ref))
+            return audio, segment
+
+        with ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="scene") as pool:
+            futures: dict[Future[tuple[SceneAudio, SceneSegment]], int] = {
+                pool.submit(one, scene): scene.index for scene in order
+            }
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        audio, segment = future.result()
+                        results[futures[future]] = (audio, segment)
+                        on_scene_done(audio, segment)
+                    if self._stop.is_set() and pending:
+                        raise StageFailed("generating_video", "stopped")
+            except BaseException:
+                self._stop.set()
+                with lock:
+                    for ref in refs:
+                        ray.cancel(ref)
+                raise
         return [results[scene.index] for scene in script.scenes]
-
-
-def _get(ref: Any) -> tuple[SceneAudio, SceneSegment]:
-    """ray.get that re-raises our own errors as themselves rather than Ray's wrapper."""
-    try:
-        result: tuple[SceneAudio, SceneSegment] = ray.get(ref)
-        return result
-    except ray.exceptions.RayTaskError as exc:
-        if isinstance(exc.cause, VividlyError):
-            raise exc.cause from None
-        raise

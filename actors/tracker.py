@@ -1,60 +1,62 @@
-"""The tracker actor: the single writer of request state, and its synchronous client."""
+"""The Tracker deployment: the writer of pipeline state, and the dispatcher's client for it.
+
+Every write is fenced by the claim's token and idempotent (the same status again is a no-op,
+progress only rises), so Serve may retry a call without recording anything twice.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import ray
+from ray import serve
 
+from actors.errors import unwrapped
+from vividly_ray.bootstrap import build_repository
 from vividly_ray.domain.status import RequestStatus
-from vividly_ray.persistence.repository import RequestRecord, SqlRequestRepository
+from vividly_ray.settings import load_settings
 
 
-@ray.remote(num_cpus=0)
-class TrackerActor:
+@serve.deployment(name="Tracker")
+class Tracker:
     """Persists status, progress and events to SQL; the database is the source of truth."""
 
-    def __init__(self, database_url: str) -> None:
-        self._repo = SqlRequestRepository.from_url(database_url)
+    def __init__(self) -> None:
+        self._repo = build_repository(load_settings())
 
-    def ready(self) -> bool:
-        return True
+    def transition(self, request_id: str, status: str, kwargs: dict[str, Any]) -> str:
+        return self._repo.transition(request_id, RequestStatus(status), **kwargs).status.value
 
-    def transition(
-        self,
-        request_id: str,
-        status: str,
-        message: str = "",
-        progress: int | None = None,
-        error: str | None = None,
-    ) -> RequestRecord:
-        return self._repo.transition(
-            request_id, RequestStatus(status), message=message, progress=progress, error=error
+    def progress(
+        self, request_id: str, percentage: int, detail: str, kwargs: dict[str, Any]
+    ) -> int:
+        return self._repo.progress(request_id, percentage, detail, **kwargs).progress_percentage
+
+    def merge_metadata(
+        self, request_id: str, values: dict[str, Any], kwargs: dict[str, Any]
+    ) -> None:
+        self._repo.merge_metadata(request_id, values, **kwargs)
+
+
+class TrackerClient:
+    """The dispatcher's RequestWriter over the Tracker deployment; each call waits for its row."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def transition(self, request_id: str, status: RequestStatus, **kwargs: Any) -> object:
+        return unwrapped(
+            lambda: self._handle.transition.remote(request_id, status.value, kwargs).result(),
+            "tracking",
         )
 
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> RequestRecord:
-        return self._repo.progress(request_id, percentage, detail)
+    def progress(self, request_id: str, percentage: int, detail: str = "", **kwargs: Any) -> object:
+        return unwrapped(
+            lambda: self._handle.progress.remote(request_id, percentage, detail, kwargs).result(),
+            "tracking",
+        )
 
-
-class RayStatusTracker:
-    """StatusTracker port over the tracker actor; each call returns once the row is written."""
-
-    def __init__(self, actor: Any) -> None:
-        self._actor = actor
-
-    def transition(
-        self,
-        request_id: str,
-        status: RequestStatus,
-        *,
-        message: str = "",
-        progress: int | None = None,
-        error: str | None = None,
-    ) -> RequestRecord:
-        ref = self._actor.transition.remote(request_id, status.value, message, progress, error)
-        record: RequestRecord = ray.get(ref)
-        return record
-
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> RequestRecord:
-        record: RequestRecord = ray.get(self._actor.progress.remote(request_id, percentage, detail))
-        return record
+    def merge_metadata(self, request_id: str, values: dict[str, Any], **kwargs: Any) -> object:
+        return unwrapped(
+            lambda: self._handle.merge_metadata.remote(request_id, values, kwargs).result(),
+            "tracking",
+        )

@@ -20,60 +20,65 @@ from typing import Any
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from actors.runtime import LocalRuntime  # noqa: E402
-from vividly_ray.bootstrap import build_core, render_spec  # noqa: E402
-from vividly_ray.media.encoder import FfmpegSegmentEncoder  # noqa: E402
-from vividly_ray.persistence.repository import SqlRequestRepository  # noqa: E402
-from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline  # noqa: E402
+from actors.follow import local_intake  # noqa: E402
+from actors.service_runtime import ServiceRuntime  # noqa: E402
+from vividly_ray.bootstrap import build_encoder, build_narrator, build_pipeline  # noqa: E402
+from vividly_ray.domain.models import VideoRequest  # noqa: E402
 from vividly_ray.pipeline.sequential import InProcessSceneExecutor  # noqa: E402
+from vividly_ray.service.dispatch import FencedTracker  # noqa: E402
 from vividly_ray.settings import Settings, load_settings  # noqa: E402
-from vividly_ray.speech.piper_narrator import PiperNarrator  # noqa: E402
-from vividly_ray.storage.cache import ContentCache  # noqa: E402
 from vividly_ray.validation.limits import parse_request  # noqa: E402
 
 
-def _figures(wall: float, video_seconds: float, manifest: Path) -> dict[str, Any]:
-    stages = json.loads(manifest.read_text())["stage_seconds"]
+def _figures(wall: float, meta: dict[str, Any]) -> dict[str, Any]:
+    video_seconds = float(meta.get("video_seconds", 0.0))
     return {
         "wall_s": round(wall, 3),
         "video_s": round(video_seconds, 3),
         "realtime_factor": round(video_seconds / wall, 3),
-        "stage_s": stages,
+        "stage_s": meta.get("stage_seconds", {}),
     }
 
 
-def run_ray(settings: Settings, request: Any, out: Path) -> dict[str, Any]:
-    started = time.perf_counter()
-    with LocalRuntime(settings) as runtime:
-        ready = time.perf_counter()
-        _, result = runtime.run(request, out)
-        wall = time.perf_counter() - ready
-    figures = _figures(wall, result.duration, Path(result.manifest_json))
-    figures["ray_startup_s"] = round(ready - started, 3)
+def run_ray(settings: Settings, request: VideoRequest) -> dict[str, Any]:
+    """Through the service's own path: intake -> Dispatcher deployment -> pools."""
+    with ServiceRuntime(settings) as runtime:
+        stores, intake = local_intake(settings)
+        started = time.perf_counter()
+        record, _ = intake.record(request)
+        while True:
+            current = stores.requests.get(record.request_id)
+            if current.status.is_terminal:
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+    if current.status.value != "completed":
+        raise SystemExit(f"the Ray run ended {current.status.value}: {current.error_message}")
+    figures = _figures(wall, current.request_metadata)
+    figures["service_startup_s"] = round(runtime.startup_s, 3)
     return figures
 
 
-def run_sequential(settings: Settings, request: Any, out: Path) -> dict[str, Any]:
-    core = build_core(settings)
-    cache = ContentCache(settings.cache_dir)
+def run_sequential(settings: Settings, request: VideoRequest) -> dict[str, Any]:
+    """Stage by stage in one process, Piper and x264 given every core."""
     threads = os.cpu_count() or 1
-    narrator = PiperNarrator(cache, threads=threads)
+    narrator = build_narrator(settings, threads=threads)
     narrator.warm_up()
-    encoder = FfmpegSegmentEncoder(render_spec(request), cache, settings.work_dir, threads)
-    repo = SqlRequestRepository.from_url(settings.effective_database_url)
-    ports = PipelinePorts(
-        assessor=core.validator,
-        retriever=core.library,
-        writer=core.writer,
-        executor=InProcessSceneExecutor(narrator, encoder),
-        assembler=core.assembler,
-        tracker=repo,
+    stores, intake = local_intake(settings)
+    executor = InProcessSceneExecutor(
+        narrator, lambda spec: build_encoder(settings, spec, threads)
     )
-    request_id = repo.create(request)
+    pipeline = build_pipeline(
+        settings,
+        executor=executor,
+        tracker=FencedTracker(stores.requests, None),
+        blobs=stores.blobs,
+    )
+    record, _ = intake.record(request)
     started = time.perf_counter()
-    result = VideoPipeline(ports).run(request_id, request, out)
+    pipeline.run(record.request_id, request)
     wall = time.perf_counter() - started
-    return _figures(wall, result.duration, Path(result.manifest_json))
+    return _figures(wall, stores.requests.get(record.request_id).request_metadata)
 
 
 def main() -> None:
@@ -86,8 +91,8 @@ def main() -> None:
     request = parse_request(args.question, args.grade, args.minutes, resolution=args.resolution)
     root = Path(tempfile.mkdtemp(prefix="vividly-bench-"))
     try:
-        ray_figures = run_ray(load_settings(home=root / "ray"), request, root / "ray-out")
-        baseline = run_sequential(load_settings(home=root / "seq"), request, root / "seq-out")
+        ray_figures = run_ray(load_settings(home=root / "ray"), request)
+        baseline = run_sequential(load_settings(home=root / "seq"), request)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     report = {

@@ -53,9 +53,7 @@ class FakeAssessor:
 class FakeRetriever:
     empty: bool = False
 
-    def retrieve(
-        self, query: str, grade: Grade, limit: int = 12, topic: str = ""
-    ) -> Retrieval:
+    def retrieve(self, query: str, grade: Grade, limit: int = 12, topic: str = "") -> Retrieval:
         if self.empty:
             return Retrieval(query=query, passages=(), sources=())
         text = " ".join(

@@ -1,45 +1,89 @@
 """The composition root: the one place that picks adapters from settings.
 
-Nothing here creates a client at import time; each builder is called once by an edge (the CLI,
-a Ray actor) that then holds what it built.
+Every edge (the CLI, the Serve deployments, the benchmark) builds what it needs here. Nothing is
+created at import time; each builder is called once by the edge that then holds what it built.
+The Ray adapters (the scene executor over the pools, the tracker client) are handed in by the
+Ray layer, which is the only part that knows about Ray.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from vividly_ray.domain.models import RenderSpec, VideoRequest, frame_size
+from vividly_ray.domain.blobs import BlobStore
+from vividly_ray.domain.models import RenderSpec
 from vividly_ray.library.index import LibraryIndex
 from vividly_ray.library.store import load_index
 from vividly_ray.media.assemble import VideoAssembler
+from vividly_ray.media.encoder import FfmpegSegmentEncoder
+from vividly_ray.persistence.accounts import SqlAccounts
+from vividly_ray.persistence.database import Database
+from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
+from vividly_ray.persistence.outbox import SqlWebhookOutbox
 from vividly_ray.persistence.repository import SqlRequestRepository
+from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
+from vividly_ray.pipeline.ports import PipelineListener, SceneExecutor, StatusTracker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.settings import Settings
+from vividly_ray.speech.piper_narrator import PiperNarrator
+from vividly_ray.storage.blobs import LocalBlobStore
+from vividly_ray.storage.cache import ContentCache
 from vividly_ray.validation.assess import QuestionValidator
 
 
-@dataclass(frozen=True)
-class CoreServices:
-    """Adapters that need no Ray: built once per process."""
-
-    settings: Settings
-    library: LibraryIndex
-    validator: QuestionValidator
-    writer: OfflineScriptWriter
-    assembler: VideoAssembler
-
-
 def prepare_home(settings: Settings) -> None:
-    for folder in (settings.home, settings.cache_dir, settings.library_dir, settings.work_dir):
+    for folder in (settings.home, settings.blob_dir, settings.library_dir, settings.work_dir):
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def build_repository(settings: Settings) -> SqlRequestRepository:
+@dataclass(frozen=True)
+class Stores:
+    """Everything that persists: the database's repositories and the BlobStore."""
+
+    db: Database
+    requests: SqlRequestRepository
+    queue: SqlDispatchQueue
+    accounts: SqlAccounts
+    outbox: SqlWebhookOutbox
+    blobs: BlobStore
+
+
+def build_database(settings: Settings) -> Database:
+    """The database, migrated to the current schema when ``auto_migrate`` is on."""
     prepare_home(settings)
-    return SqlRequestRepository.from_url(settings.effective_database_url)
+    url = settings.effective_database_url
+    if settings.auto_migrate:
+        from vividly_ray.persistence.migrate import upgrade
+
+        upgrade(url)
+    return Database.from_url(url)
+
+
+def build_blobs(settings: Settings) -> BlobStore:
+    prepare_home(settings)
+    return LocalBlobStore(settings.blob_dir)
+
+
+def build_stores(settings: Settings) -> Stores:
+    db = build_database(settings)
+    requests = SqlRequestRepository(db)
+    return Stores(
+        db=db,
+        requests=requests,
+        queue=SqlDispatchQueue(db, requests),
+        accounts=SqlAccounts(db),
+        outbox=SqlWebhookOutbox(db),
+        blobs=build_blobs(settings),
+    )
+
+
+def build_repository(settings: Settings) -> SqlRequestRepository:
+    return SqlRequestRepository(build_database(settings))
 
 
 def build_library(settings: Settings) -> LibraryIndex:
+    prepare_home(settings)
     return load_index(settings.library_dir)
 
 
@@ -47,18 +91,48 @@ def build_validator(library: LibraryIndex) -> QuestionValidator:
     return QuestionValidator(extra_terms=library.vocabulary())
 
 
-def build_core(settings: Settings) -> CoreServices:
-    prepare_home(settings)
-    library = build_library(settings)
-    return CoreServices(
-        settings=settings,
-        library=library,
-        validator=build_validator(library),
-        writer=OfflineScriptWriter(keywords=library.keywords),
-        assembler=VideoAssembler(settings.work_dir),
+def build_writer(library: LibraryIndex) -> OfflineScriptWriter:
+    return OfflineScriptWriter(keywords=library.keywords)
+
+
+def build_cache(settings: Settings, blobs: BlobStore | None = None) -> ContentCache:
+    return ContentCache(blobs or build_blobs(settings), settings.work_dir / "cache-writes")
+
+
+def build_narrator(settings: Settings, threads: int | None = None) -> PiperNarrator:
+    """The embedded narrator (the Narrator pool's replicas each hold one)."""
+    return PiperNarrator(build_cache(settings), threads=threads or settings.narrator_threads)
+
+
+def build_encoder(
+    settings: Settings, spec: RenderSpec, threads: int | None = None
+) -> FfmpegSegmentEncoder:
+    return FfmpegSegmentEncoder(
+        spec, build_cache(settings), settings.work_dir, threads or settings.encoder_threads
     )
 
 
-def render_spec(request: VideoRequest) -> RenderSpec:
-    width, height = frame_size(request.aspect, request.resolution)
-    return RenderSpec(width=width, height=height)
+def build_pipeline(
+    settings: Settings,
+    *,
+    executor: SceneExecutor,
+    tracker: StatusTracker,
+    library: LibraryIndex | None = None,
+    writer: OfflineScriptWriter | None = None,
+    blobs: BlobStore | None = None,
+    listener: PipelineListener | None = None,
+) -> VideoPipeline:
+    """The pipeline with the configured adapters; the edge supplies executor and tracker."""
+    library = library or build_library(settings)
+    blobs = blobs or build_blobs(settings)
+    ports = PipelinePorts(
+        assessor=build_validator(library),
+        retriever=library,
+        writer=writer or build_writer(library),
+        executor=executor,
+        assembler=VideoAssembler(blobs, settings.work_dir),
+        tracker=tracker,
+        blobs=blobs,
+        scratch=Path(settings.work_dir) / "requests",
+    )
+    return VideoPipeline(ports, listener)

@@ -35,6 +35,35 @@ class Settings(BaseSettings):
     narrator_cpus: float = Field(default=0.5, gt=0, le=64, description="Ray CPUs per narrator")
     encoder_cpus: float = Field(default=0.5, gt=0, le=64, description="Ray CPUs per encode task")
     encoder_threads: int = Field(default=1, ge=1, le=64)
+    environment: str = Field(default="local", validation_alias="ENVIRONMENT")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")
+    # Service: who may call it and how much it accepts.
+    auth_disabled: bool = Field(
+        default=False, description="local development only: every caller is organization 'local'"
+    )
+    max_queue_depth: int = Field(default=200, ge=1, le=1_000_000)
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(default=16_384, ge=1024, le=10_000_000)
+    file_url_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # Durable dispatch.
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    retry_base_seconds: float = Field(default=2.0, ge=0, le=600)
+    pipelines_per_dispatcher: int = Field(default=2, ge=1, le=64)
+    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Webhooks.
+    webhook_allow_private: bool = Field(
+        default=False, description="allow callback URLs on loopback/private networks"
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Ray workers may start in another folder: every path handed to them is absolute.
+        return value.expanduser().resolve()
 
     @field_validator("database_url")
     @classmethod
@@ -44,8 +73,9 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def cache_dir(self) -> Path:
-        return self.home / "cache"
+    def blob_dir(self) -> Path:
+        """The local BlobStore: delivered files and the scene cache."""
+        return self.home / "blobs"
 
     @property
     def library_dir(self) -> Path:
@@ -86,7 +116,11 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
 
 
 def _variable_name(field: str) -> str:
-    aliases = {"database_url": "DATABASE_URL", "ray_address": "RAY_ADDRESS"}
+    aliases = {
+        "database_url": "DATABASE_URL",
+        "ray_address": "RAY_ADDRESS",
+        "environment": "ENVIRONMENT",
+    }
     if field in aliases:
         return aliases[field]
     if field.isupper():

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from actors.runtime import LocalRuntime
+
 from vividly_ray.settings import Settings, load_settings
 
 os.environ["RAY_AUTH_MODE"] = "disabled"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import av
 import pytest
-
 from actors.runtime import LocalRuntime
+
 from vividly_ray.domain.errors import ClarificationNeeded
 from vividly_ray.domain.models import Grade, VideoRequest
 from vividly_ray.domain.status import PIPELINE, RequestStatus

@@ -252,8 +252,15 @@ def test_clarifying_questions_build_on_what_was_said() -> None:
 
 def test_library_terms_are_known_topics_but_never_whole_subjects() -> None:
     validator = QuestionValidator(
-        extra_terms=["physics", "introduction", "the doppler effect", "thinking ahead",
-                     "physics: definitions and applications", "work", "earth science"]
+        extra_terms=[
+            "physics",
+            "introduction",
+            "the doppler effect",
+            "thinking ahead",
+            "physics: definitions and applications",
+            "work",
+            "earth science",
+        ]
     )
     known = validator.assess("what is the doppler effect", MIDDLE_SCHOOL)
     assert known.decision is Decision.PROCEED

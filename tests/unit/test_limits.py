@@ -57,8 +57,13 @@ def test_question_long_values_are_echoed_shortened() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw, shown", [("bad\x00byte", r"'\x00' at position 3"), ("ring\x07", r"'\x07' at position 4"),
-                   ("carriage\rreturn", r"'\r' at position 8"), ("esc\x1b[31m", r"'\x1b'")],
+    "raw, shown",
+    [
+        ("bad\x00byte", r"'\x00' at position 3"),
+        ("ring\x07", r"'\x07' at position 4"),
+        ("carriage\rreturn", r"'\r' at position 8"),
+        ("esc\x1b[31m", r"'\x1b'"),
+    ],
 )
 def test_question_with_control_characters_is_refused(raw: str, shown: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
@@ -81,10 +86,31 @@ def test_question_must_be_a_string(raw: object) -> None:
 @pytest.mark.parametrize(
     "raw, level",
     [
-        ("K", 0), ("k", 0), ("kindergarten", 0), (" Kindergarten ", 0), ("grade K", 0), (0, 0),
-        ("0", 0), ("5", 5), (" 5 ", 5), ("5th", 5), ("5TH", 5), ("grade 5", 5), ("Grade 5", 5),
-        ("grade5", 5), ("5th grade", 5), ("1st", 1), ("2nd", 2), ("3rd", 3), ("11th", 11),
-        ("12th grade", 12), ("12", 12), (1, 1), (5, 5), (12, 12), (7.0, 7),
+        ("K", 0),
+        ("k", 0),
+        ("kindergarten", 0),
+        (" Kindergarten ", 0),
+        ("grade K", 0),
+        (0, 0),
+        ("0", 0),
+        ("5", 5),
+        (" 5 ", 5),
+        ("5th", 5),
+        ("5TH", 5),
+        ("grade 5", 5),
+        ("Grade 5", 5),
+        ("grade5", 5),
+        ("5th grade", 5),
+        ("1st", 1),
+        ("2nd", 2),
+        ("3rd", 3),
+        ("11th", 11),
+        ("12th grade", 12),
+        ("12", 12),
+        (1, 1),
+        (5, 5),
+        (12, 12),
+        (7.0, 7),
     ],
 )
 def test_grade_accepts_k_and_1_to_12_in_common_forms(raw: object, level: int) -> None:
@@ -94,10 +120,23 @@ def test_grade_accepts_k_and_1_to_12_in_common_forms(raw: object, level: int) ->
 @pytest.mark.parametrize(
     "raw, echoed",
     [
-        ("13", "'13'"), (13, "13"), (-1, "-1"), ("-1", "'-1'"), ("5st", "'5st'"),
-        ("1th", "'1th'"), ("grade", "'grade'"), ("", "''"), ("pre-k", "'pre-k'"),
-        ("thirteen", "'thirteen'"), (None, "None"), (5.5, "5.5"), (True, "True"),
-        (False, "False"), ([5], "[5]"), ("5.0", "'5.0'"), ("100th", "'100th'"),
+        ("13", "'13'"),
+        (13, "13"),
+        (-1, "-1"),
+        ("-1", "'-1'"),
+        ("5st", "'5st'"),
+        ("1th", "'1th'"),
+        ("grade", "'grade'"),
+        ("", "''"),
+        ("pre-k", "'pre-k'"),
+        ("thirteen", "'thirteen'"),
+        (None, "None"),
+        (5.5, "5.5"),
+        (True, "True"),
+        (False, "False"),
+        ([5], "[5]"),
+        ("5.0", "'5.0'"),
+        ("100th", "'100th'"),
     ],
 )
 def test_grade_outside_k_to_12_is_refused_with_the_value(raw: object, echoed: str) -> None:
@@ -112,8 +151,17 @@ def test_grade_outside_k_to_12_is_refused_with_the_value(raw: object, echoed: st
 
 @pytest.mark.parametrize(
     "raw, minutes",
-    [(1, 1.0), (10, 10.0), (3, 3.0), (2.5, 2.5), ("3", 3.0), (" 2.5 ", 2.5), ("10", 10.0),
-     ("1.0", 1.0), (1.0, 1.0)],
+    [
+        (1, 1.0),
+        (10, 10.0),
+        (3, 3.0),
+        (2.5, 2.5),
+        ("3", 3.0),
+        (" 2.5 ", 2.5),
+        ("10", 10.0),
+        ("1.0", 1.0),
+        (1.0, 1.0),
+    ],
 )
 def test_minutes_accepts_numbers_from_1_to_10(raw: object, minutes: float) -> None:
     parsed = parse_minutes(raw)
@@ -124,10 +172,22 @@ def test_minutes_accepts_numbers_from_1_to_10(raw: object, minutes: float) -> No
 @pytest.mark.parametrize(
     "raw, echoed",
     [
-        (0, "0"), (0.99, "0.99"), (10.01, "10.01"), (11, "11"), ("11", "'11'"), (-3, "-3"),
-        ("three", "'three'"), ("", "''"), ("3 minutes", "'3 minutes'"), (None, "None"),
-        (True, "True"), (float("nan"), "nan"), (float("inf"), "inf"), ("nan", "'nan'"),
-        ("inf", "'inf'"), ([3], "[3]"),
+        (0, "0"),
+        (0.99, "0.99"),
+        (10.01, "10.01"),
+        (11, "11"),
+        ("11", "'11'"),
+        (-3, "-3"),
+        ("three", "'three'"),
+        ("", "''"),
+        ("3 minutes", "'3 minutes'"),
+        (None, "None"),
+        (True, "True"),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        ("nan", "'nan'"),
+        ("inf", "'inf'"),
+        ([3], "[3]"),
     ],
 )
 def test_minutes_outside_1_to_10_is_refused_with_the_value(raw: object, echoed: str) -> None:
@@ -142,9 +202,16 @@ def test_minutes_outside_1_to_10_is_refused_with_the_value(raw: object, echoed: 
 
 @pytest.mark.parametrize(
     "raw, aspect",
-    [("16:9", Aspect.WIDE), ("9:16", Aspect.TALL), ("1:1", Aspect.SQUARE), (" 16:9 ", Aspect.WIDE),
-     ("wide", Aspect.WIDE), ("TALL", Aspect.TALL), ("square", Aspect.SQUARE),
-     (Aspect.TALL, Aspect.TALL)],
+    [
+        ("16:9", Aspect.WIDE),
+        ("9:16", Aspect.TALL),
+        ("1:1", Aspect.SQUARE),
+        (" 16:9 ", Aspect.WIDE),
+        ("wide", Aspect.WIDE),
+        ("TALL", Aspect.TALL),
+        ("square", Aspect.SQUARE),
+        (Aspect.TALL, Aspect.TALL),
+    ],
 )
 def test_aspect_accepts_ratios_and_names(raw: object, aspect: Aspect) -> None:
     assert parse_aspect(raw) is aspect
@@ -159,8 +226,14 @@ def test_aspect_lists_the_allowed_ratios(raw: object) -> None:
 
 @pytest.mark.parametrize(
     "raw, resolution",
-    [("480p", Resolution.P480), ("720p", Resolution.P720), ("1080p", Resolution.P1080),
-     ("1080P", Resolution.P1080), ("720", Resolution.P720), (Resolution.P480, Resolution.P480)],
+    [
+        ("480p", Resolution.P480),
+        ("720p", Resolution.P720),
+        ("1080p", Resolution.P1080),
+        ("1080P", Resolution.P1080),
+        ("720", Resolution.P720),
+        (Resolution.P480, Resolution.P480),
+    ],
 )
 def test_resolution_accepts_line_counts(raw: object, resolution: Resolution) -> None:
     assert parse_resolution(raw) is resolution
@@ -178,12 +251,23 @@ def test_resolution_lists_the_allowed_values(raw: object) -> None:
 
 def test_parse_request_builds_a_video_request() -> None:
     request = parse_request(
-        "  Why do cats purr?  ", "3rd", "2.5", aspect="9:16", resolution="1080p",
-        student_id="s-1", organization_id="org-9", correlation_id="c-42",
+        "  Why do cats purr?  ",
+        "3rd",
+        "2.5",
+        aspect="9:16",
+        resolution="1080p",
+        student_id="s-1",
+        organization_id="org-9",
+        correlation_id="c-42",
     )
     assert request == VideoRequest(
-        question="Why do cats purr?", grade=Grade(3), minutes=2.5, aspect=Aspect.TALL,
-        resolution=Resolution.P1080, student_id="s-1", organization_id="org-9",
+        question="Why do cats purr?",
+        grade=Grade(3),
+        minutes=2.5,
+        aspect=Aspect.TALL,
+        resolution=Resolution.P1080,
+        student_id="s-1",
+        organization_id="org-9",
         correlation_id="c-42",
     )
 
@@ -192,7 +276,9 @@ def test_parse_request_defaults() -> None:
     request = parse_request("Why do cats purr?", "K", 1)
     assert (request.aspect, request.resolution) == (Aspect.WIDE, Resolution.P720)
     assert (request.student_id, request.organization_id, request.correlation_id) == (
-        "local", None, None,
+        "local",
+        None,
+        None,
     )
 
 
@@ -204,12 +290,24 @@ def test_parse_request_raises_the_first_problem() -> None:
 
 def test_validate_fields_reports_every_problem_in_field_order() -> None:
     problems = validate_fields(
-        "?", "13", "eleven", aspect="4:3", resolution="4k", student_id="",
-        organization_id=7, correlation_id="x" * 129,
+        "?",
+        "13",
+        "eleven",
+        aspect="4:3",
+        resolution="4k",
+        student_id="",
+        organization_id=7,
+        correlation_id="x" * 129,
     )
     assert [problem.field for problem in problems] == [
-        "question", "grade", "minutes", "aspect", "resolution", "student_id",
-        "organization_id", "correlation_id",
+        "question",
+        "grade",
+        "minutes",
+        "aspect",
+        "resolution",
+        "student_id",
+        "organization_id",
+        "correlation_id",
     ]
     assert "grade: must be K or 1-12, got '13'" in [problem.message for problem in problems]
 

@@ -2,21 +2,32 @@
 
     VividlyError                  (retryable: bool)
     ├── InvalidRequest            bad input; names the field and the allowed range
+    ├── InvalidFields             several InvalidRequest problems of one request, reported at once
+    ├── PayloadTooLarge           a request body over the configured size
     ├── RequestDecision           validation ended the request without a video
     │   ├── ClarificationNeeded   no identifiable topic; carries 1-3 questions
     │   └── RefusedUnsafe         not suitable for a K-12 audience; carries the reason
     ├── ConfigurationError        settings are missing or wrong (lists every problem at once)
-    ├── IllegalTransition         a status change the state machine does not allow
-    ├── RequestNotFound           no request with that id
+    ├── Unauthenticated           no API key, or an unknown or revoked one
+    ├── RequestNotFound           no request with that id (for this organization)
+    ├── BlobNotFound              no stored file under that key
+    ├── Conflict                  the request cannot do that now (ended, idempotency key reused)
+    │   └── IllegalTransition     a status change the state machine does not allow
+    ├── LeaseLost                 this worker no longer holds the request (fencing token refused)
+    ├── Overloaded                the queue is full; retry after ``retry_after`` seconds
+    │   └── RateLimited           this organization sent too many requests
     ├── LibraryError              a library document could not be read or indexed
-    └── StageFailed               a pipeline stage failed; carries the stage and the cause
+    ├── StageFailed               a pipeline stage failed; carries the stage and the cause
+    └── InternalError             an unexpected exception (a bug): never retried, has an error id
 
-Errors become HTTP responses, exit codes or request states only at the edges.
+Errors become HTTP responses, exit codes or request states only at the edges, through the one
+table in ``vividly_ray.edge``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class VividlyError(Exception):
@@ -30,6 +41,18 @@ class VividlyError(Exception):
         if retryable is not None:
             self.retryable = retryable
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (Ray workers); rebuild them field by field, since
+        # most subclasses take other constructor arguments than ``args``.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[VividlyError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidRequest(VividlyError):
     """A request field is missing or outside its allowed range."""
@@ -37,6 +60,19 @@ class InvalidRequest(VividlyError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message
+
+
+class InvalidFields(VividlyError):
+    """Every invalid field of one request, reported together."""
+
+    def __init__(self, problems: Sequence[InvalidRequest]) -> None:
+        super().__init__("; ".join(p.message for p in problems) or "invalid request")
+        self.problems = tuple(problems)
+
+
+class PayloadTooLarge(VividlyError):
+    """The request body is larger than the configured limit."""
 
 
 class RequestDecision(VividlyError):
@@ -68,12 +104,42 @@ class ConfigurationError(VividlyError):
         self.problems = tuple(problems)
 
 
-class IllegalTransition(VividlyError):
-    """The state machine refuses a status change."""
+class Unauthenticated(VividlyError):
+    """No credentials, or an API key that is unknown or revoked."""
 
 
 class RequestNotFound(VividlyError):
-    """No request exists with the given id."""
+    """No request exists with the given id (or it belongs to another organization)."""
+
+
+class BlobNotFound(VividlyError):
+    """No blob is stored under the given key."""
+
+
+class Conflict(VividlyError):
+    """The request exists but cannot do what was asked in its current state."""
+
+
+class IllegalTransition(Conflict):
+    """The state machine refuses a status change."""
+
+
+class LeaseLost(VividlyError):
+    """The worker's lease on a request expired and another worker holds it now."""
+
+
+class Overloaded(VividlyError):
+    """Too much work is waiting; the caller should retry after ``retry_after`` seconds."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(Overloaded):
+    """The organization passed its request rate; retry after ``retry_after`` seconds."""
 
 
 class LibraryError(VividlyError):
@@ -87,3 +153,13 @@ class StageFailed(VividlyError):
         super().__init__(f"{stage}: {reason}", retryable=retryable)
         self.stage = stage
         self.reason = reason
+
+
+class InternalError(VividlyError):
+    """An unexpected exception: a bug. Not retryable; ``error_id`` finds it in the logs."""
+
+    def __init__(self, stage: str, error_id: str, cause: str) -> None:
+        super().__init__(f"{stage}: internal error {error_id}", retryable=False)
+        self.stage = stage
+        self.error_id = error_id
+        self.cause = cause

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 
 class Aspect(StrEnum):
@@ -63,6 +64,15 @@ class VideoRequest:
     student_id: str = "local"
     organization_id: str | None = None
     correlation_id: str | None = None
+    voice: str = ""  # empty: the configured narrator's default voice
+    callback_url: str | None = None
+    # The student's answers to clarifying questions, oldest first.
+    clarifications: tuple[str, ...] = ()
+
+    @property
+    def effective_question(self) -> str:
+        """The question as validation reads it: the original words plus every answer given."""
+        return " ".join((self.question, *self.clarifications))
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class Retrieval:
     query: str
     passages: tuple[RetrievedPassage, ...]
     sources: tuple[SourceDocument, ...]
+    query_terms: tuple[str, ...] = ()  # the search terms retrieval ranked by
 
 
 class SceneKind(StrEnum):
@@ -153,7 +164,7 @@ class SceneAudio:
     """Narration for one scene: a mono 16-bit WAV file and exact sentence timings."""
 
     scene_index: int
-    wav_path: str
+    wav_key: str  # blob key of a mono 16-bit WAV in the BlobStore
     duration: float
     sentences: tuple[SentenceTiming, ...]
     content_key: str
@@ -164,7 +175,7 @@ class SceneSegment:
     """An encoded video segment for one scene (H.264, no audio)."""
 
     scene_index: int
-    path: str
+    video_key: str  # blob key of the segment in the BlobStore
     duration: float
     content_key: str
     reused: bool = False
@@ -181,17 +192,59 @@ class RenderSpec:
     crf: int = 23
 
 
+def render_spec(request: VideoRequest) -> RenderSpec:
+    """The one render spec of a request: computed here, handed to the encoder and assembler."""
+    width, height = frame_size(request.aspect, request.resolution)
+    return RenderSpec(width=width, height=height)
+
+
+Chapter = tuple[str, float, float]  # (title, start seconds, end seconds)
+
+DELIVERED_FILES: dict[str, str] = {
+    "video.mp4": "video/mp4",
+    "captions.vtt": "text/vtt; charset=utf-8",
+    "captions.srt": "application/x-subrip; charset=utf-8",
+    "thumbnail.jpg": "image/jpeg",
+    "script.json": "application/json",
+    "manifest.json": "application/json",
+}
+
+
+def delivered_key(request_id: str, name: str) -> str:
+    """Where a delivered file of a request lives in the BlobStore."""
+    return f"videos/{request_id}/{name}"
+
+
+@dataclass(frozen=True)
+class AssembledVideo:
+    """The assembler's local output files (in its scratch folder) and the manifest's figures."""
+
+    video_path: Path
+    vtt_path: Path
+    srt_path: Path
+    thumbnail_path: Path
+    duration: float
+    chapters: tuple[Chapter, ...]
+
+
 @dataclass(frozen=True)
 class VideoResult:
-    """The files a completed request delivered, and the figures worth reporting."""
+    """What a completed request delivered: blob keys by file name, and figures worth reporting."""
 
-    video_path: str
-    captions_vtt: str
-    captions_srt: str
-    thumbnail: str
-    script_json: str
-    manifest_json: str
+    request_id: str
+    files: dict[str, str]  # file name (video.mp4, ...) -> blob key
     duration: float
     scene_count: int
+    title: str
     reused_scenes: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why a request failed, as the API reports it: the stage, a stable code, a message."""
+
+    stage: str
+    code: str
+    message: str
+    error_id: str = ""

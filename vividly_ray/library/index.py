@@ -151,7 +151,12 @@ class LibraryIndex:
         for _, n in ranked:
             source = snapshot.documents[snapshot.owners[n]].source
             sources.setdefault(source.source_id, source)
-        return Retrieval(query=query, passages=found, sources=tuple(sources.values()))
+        return Retrieval(
+            query=query,
+            passages=found,
+            sources=tuple(sources.values()),
+            query_terms=tuple(wanted.tokens),
+        )
 
     def _about(self, passage: int, topic: str) -> bool:
         snapshot = self._snapshot
@@ -165,6 +170,7 @@ class LibraryIndex:
         if sum(w for token, w in weights.items() if token in near) >= TOPIC_COVERAGE * total:
             return True
         whole = snapshot.wholes[owner]
-        return bool(tokens & snapshot.bodies[passage]) and sum(
-            w for token, w in weights.items() if token in whole
-        ) >= TOPIC_COVERAGE * total
+        return (
+            bool(tokens & snapshot.bodies[passage])
+            and sum(w for token, w in weights.items() if token in whole) >= TOPIC_COVERAGE * total
+        )

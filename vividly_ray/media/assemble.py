@@ -12,13 +12,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import RenderSpec, SceneAudio, SceneSegment, Script
+from vividly_ray.domain.models import AssembledVideo, RenderSpec, SceneAudio, SceneSegment, Script
 from vividly_ray.media.captions import build_cues, to_srt, to_webvtt
-from vividly_ray.media.chapters import Chapter, ffmetadata
+from vividly_ray.media.chapters import ffmetadata
 from vividly_ray.media.ffmpeg import MuxInputs, assemble_args, run_ffmpeg, segments_concat_script
 from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.narration import join_narration
@@ -27,32 +27,28 @@ from vividly_ray.media.slides import SlideRenderer
 STAGE = "processing_video"
 
 
-@dataclass(frozen=True)
-class AssembledVideo:
-    """The delivered files and the figures the manifest reports."""
-
-    video_path: Path
-    vtt_path: Path
-    srt_path: Path
-    thumbnail_path: Path
-    duration: float
-    chapters: tuple[Chapter, ...]
-
-
 class VideoAssembler:
     """Implements the ``Assembler`` port with the bundled ffmpeg.
 
-    ``subtitles`` also muxes the captions as a soft (mov_text) subtitle track, for players that
-    do not load side-car caption files.
+    Scene audio and segments are fetched from the BlobStore into a local scratch folder, so the
+    assembler may run on any node. ``subtitles`` also muxes the captions as a soft (mov_text)
+    subtitle track, for players that do not load side-car caption files.
     """
 
-    def __init__(self, work_dir: Path, *, theme: str = "default", subtitles: bool = True) -> None:
+    def __init__(
+        self, blobs: BlobStore, work_dir: Path, *, theme: str = "default", subtitles: bool = True
+    ) -> None:
+        self.blobs = blobs
         self.work_dir = Path(work_dir)
         self.theme = theme
         self.subtitles = subtitles
 
     def assemble(
-        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
+        self,
+        script: Script,
+        scenes: Sequence[tuple[SceneAudio, SceneSegment]],
+        spec: RenderSpec,
+        out_dir: Path,
     ) -> AssembledVideo:
         if not scenes:
             raise StageFailed(STAGE, "there are no scene segments to assemble")
@@ -80,11 +76,22 @@ class VideoAssembler:
         scratch = Path(tempfile.mkdtemp(prefix="assemble-", dir=self.work_dir))
         video_path = out_dir / "video.mp4"
         try:
+            wavs, videos = [], []
+            for number, (audio, segment) in enumerate(scenes):
+                wavs.append(self.blobs.get_file(audio.wav_key, scratch / f"audio-{number}.wav"))
+                videos.append(
+                    self.blobs.get_file(segment.video_key, scratch / f"segment-{number}.mp4")
+                )
             narration = scratch / "narration.wav"
-            join_narration([(Path(a.wav_path), s.duration) for a, s in scenes], narration)
+            join_narration(
+                [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration
+            )
             segments_script = scratch / "segments.ffconcat"
             segments_script.write_text(
-                segments_concat_script([(Path(s.path), s.duration) for _, s in scenes]), "utf-8"
+                segments_concat_script(
+                    [(video, s.duration) for video, (_, s) in zip(videos, scenes, strict=True)]
+                ),
+                "utf-8",
             )
             metadata = scratch / "chapters.ffmeta"
             metadata.write_text(ffmetadata(chapters), encoding="utf-8")
@@ -106,9 +113,6 @@ class VideoAssembler:
             shutil.rmtree(scratch, ignore_errors=True)
 
         picture = video_track(video_path, STAGE)
-        spec = RenderSpec(
-            width=round(picture.width), height=round(picture.height), theme=self.theme
-        )
         thumbnail = SlideRenderer(spec).render_thumbnail(script, out_dir / "thumbnail.jpg")
         return AssembledVideo(
             video_path=video_path,

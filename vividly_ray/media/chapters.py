@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-Chapter = tuple[str, float, float]  # (title, start seconds, end seconds)
+from vividly_ray.domain.models import Chapter
+
+__all__ = ["Chapter", "escape_value", "ffmetadata"]
 
 _SPECIAL = ("\\", "=", ";", "#", "\n")
 

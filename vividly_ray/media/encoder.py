@@ -24,7 +24,7 @@ from vividly_ray.storage.cache import ContentCache, content_key
 
 STAGE = "generating_video"
 # Bump when drawing or encoding changes, so cached segments made the old way are not reused.
-SEGMENT_FORMAT_VERSION = 1
+SEGMENT_FORMAT_VERSION = 2
 # A segment may differ from its audio by rounding only (the closing tick is 1/90000 s).
 DURATION_TOLERANCE_S = 0.02
 
@@ -66,11 +66,14 @@ class FfmpegSegmentEncoder:
 
     def encode(self, scene: Scene, audio: SceneAudio) -> SceneSegment:
         key = segment_key(self.spec, scene, audio)
-        cached = self.cache.get("segments", key, ".mp4")
-        if cached is not None:
-            return self._segment(scene, cached, key, reused=True)
+        # The metadata is stored after the segment, so its presence means the segment is whole.
+        meta = self.cache.get_json("segment-meta", key)
+        if meta is not None:
+            video_key = self.cache.blob_key("segments", key, ".mp4")
+            return SceneSegment(scene.index, video_key, float(meta["duration"]), key, reused=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
+        duration = 0.0
         try:
             frames = self._renderer.render_scene(scene, audio, scratch)
             script = scratch / "stills.ffconcat"
@@ -79,21 +82,18 @@ class FfmpegSegmentEncoder:
             )
 
             def write(tmp: Path) -> None:
+                nonlocal duration
                 self._run(segment_encode_args(script, tmp, self.spec, self.threads), STAGE)
+                duration = video_track(tmp, STAGE).duration
+                if abs(duration - audio.duration) > DURATION_TOLERANCE_S:
+                    raise StageFailed(
+                        STAGE,
+                        f"scene {scene.index}: segment lasts {duration:.3f} s "
+                        f"but its narration {audio.duration:.3f} s",
+                    )
 
-            path = self.cache.put("segments", key, ".mp4", write)
+            video_key = self.cache.put("segments", key, ".mp4", write, "video/mp4")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        segment = self._segment(scene, path, key, reused=False)
-        if abs(segment.duration - audio.duration) > DURATION_TOLERANCE_S:
-            path.unlink(missing_ok=True)
-            raise StageFailed(
-                STAGE,
-                f"scene {scene.index}: segment lasts {segment.duration:.3f} s "
-                f"but its narration {audio.duration:.3f} s",
-            )
-        return segment
-
-    def _segment(self, scene: Scene, path: Path, key: str, *, reused: bool) -> SceneSegment:
-        duration = video_track(path, STAGE).duration
-        return SceneSegment(scene.index, str(path), duration, key, reused=reused)
+        self.cache.put_json("segment-meta", key, {"duration": duration})
+        return SceneSegment(scene.index, video_key, duration, key, reused=False)

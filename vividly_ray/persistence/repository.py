@@ -1,90 +1,86 @@
-"""The request repository: the only code that writes request state.
+"""The request repository: request rows, their state machine and their event history.
 
 Every change is checked against the state machine, progress never goes backwards, and every
-change appends an event in the same transaction, so the status row and its history agree.
+change appends a numbered event in the same transaction, so the status row and its history
+agree. A write that carries a fencing token is refused (``LeaseLost``) unless the token is the
+current claim's, so a worker that lost its lease cannot overwrite its successor's work. A move
+to a terminal state (or to ``clarification_needed``) queues its webhook in the same
+transaction (the outbox), so the announcement is never lost to a crash after the commit.
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from vividly_ray.domain.errors import RequestNotFound
-from vividly_ray.domain.models import VideoRequest
+from vividly_ray.domain.errors import Conflict, InvalidRequest, LeaseLost, RequestNotFound
+from vividly_ray.domain.models import ErrorInfo, VideoRequest
 from vividly_ray.domain.status import RequestStatus, check_transition
-from vividly_ray.persistence.orm import Base, ContentRequest, RequestEvent, utcnow
+from vividly_ray.persistence.database import Database
+from vividly_ray.persistence.orm import ContentRequest, RequestEvent, WebhookDelivery, utcnow
+from vividly_ray.persistence.records import (
+    EventRecord,
+    RequestRecord,
+    request_metadata,
+    to_event,
+    to_record,
+)
 
-
-@dataclass(frozen=True)
-class RequestRecord:
-    request_id: str
-    student_id: str
-    student_query: str
-    grade_level: str
-    duration_minutes: float
-    status: RequestStatus
-    progress_percentage: int
-    current_stage: str | None
-    error_message: str | None
-    request_metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    event_id: int
-    event_type: str
-    status: RequestStatus
-    progress_percentage: int
-    message: str
-    details: dict[str, Any]
-    created_at: datetime
-
-
-def make_engine(url: str) -> Engine:
-    """An engine with SQLite made safe for several processes (WAL, foreign keys, busy wait)."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+ANNOUNCED = frozenset(
+    {
+        RequestStatus.COMPLETED,
+        RequestStatus.FAILED,
+        RequestStatus.CANCELLED,
+        RequestStatus.CLARIFICATION_NEEDED,
+    }
+)
 
 
 class SqlRequestRepository:
     """Requests and their events in any SQLAlchemy database."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._sessions = db.sessions
 
     @classmethod
     def from_url(cls, url: str) -> SqlRequestRepository:
-        repo = cls(make_engine(url))
-        repo.create_schema()
-        return repo
+        """A repository on a database whose schema is created if missing (tests, tools)."""
+        db = Database.from_url(url)
+        db.create_schema()
+        return cls(db)
 
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self._engine)
+    # -- intake -------------------------------------------------------------------------------
 
-    def create(self, request: VideoRequest, metadata: dict[str, Any] | None = None) -> str:
-        request_id = str(uuid.uuid4())
-        with self._sessions.begin() as session:
-            session.add(
-                ContentRequest(
-                    request_id=request_id,
+    def create(
+        self,
+        request: VideoRequest,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+        request_id: str | None = None,
+    ) -> tuple[RequestRecord, bool]:
+        """Record a new request as ``pending``; returns it and whether it was created now.
+
+        With an idempotency key, the same key and fingerprint returns the request made the
+        first time; the same key with another fingerprint raises ``Conflict``.
+        """
+        if idempotency_key is not None:
+            existing = self._by_key(request.organization_id, idempotency_key, fingerprint)
+            if existing is not None:
+                return existing, False
+        new_id = request_id or str(uuid.uuid4())
+        try:
+            with self._sessions.begin() as session:
+                row = ContentRequest(
+                    request_id=new_id,
                     student_id=request.student_id,
                     organization_id=request.organization_id,
                     correlation_id=request.correlation_id,
@@ -94,14 +90,120 @@ class SqlRequestRepository:
                     status=RequestStatus.PENDING.value,
                     progress_percentage=0,
                     current_stage=RequestStatus.PENDING.value,
-                    request_metadata=dict(metadata or {}),
+                    request_metadata=request_metadata(request),
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=fingerprint,
+                    lease_token=0,
+                    attempts=0,
+                    event_sequence=0,
+                )
+                session.add(row)
+                session.flush()
+                self._append(session, row, "status", "request recorded")
+                return to_record(row), True
+        except IntegrityError:
+            # A concurrent submission with the same key (or id) won the race.
+            if idempotency_key is not None:
+                existing = self._by_key(request.organization_id, idempotency_key, fingerprint)
+                if existing is not None:
+                    return existing, False
+            if request_id is not None:
+                try:
+                    return self.get(request_id, request.organization_id), False
+                except RequestNotFound:
+                    raise Conflict(f"request id {request_id} is already in use") from None
+            raise
+
+    def _by_key(
+        self, organization_id: str | None, key: str, fingerprint: str | None
+    ) -> RequestRecord | None:
+        with self._sessions() as session:
+            row = session.scalars(
+                select(ContentRequest).where(
+                    ContentRequest.organization_id == organization_id,
+                    ContentRequest.idempotency_key == key,
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            if row.request_fingerprint != fingerprint:
+                raise Conflict(
+                    "this Idempotency-Key was already used with a different request body"
+                )
+            return to_record(row)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, request_id: str, organization_id: str | None = None) -> RequestRecord:
+        """The request; another organization's request is reported as not found."""
+        with self._sessions() as session:
+            row = session.get(ContentRequest, request_id)
+            if row is None or (
+                organization_id is not None and row.organization_id != organization_id
+            ):
+                raise RequestNotFound(f"no request with id {request_id}")
+            return to_record(row)
+
+    def list_requests(
+        self,
+        organization_id: str,
+        *,
+        status: RequestStatus | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[list[RequestRecord], str | None]:
+        """The organization's requests, newest first, and the cursor of the next page."""
+        query = select(ContentRequest).where(ContentRequest.organization_id == organization_id)
+        if status is not None:
+            query = query.where(ContentRequest.status == status.value)
+        if cursor:
+            at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    ContentRequest.created_at < at,
+                    and_(ContentRequest.created_at == at, ContentRequest.request_id < last_id),
                 )
             )
-            session.flush()
-            self._append(
-                session, request_id, "status", RequestStatus.PENDING, 0, "request recorded"
+        query = query.order_by(
+            ContentRequest.created_at.desc(), ContentRequest.request_id.desc()
+        ).limit(limit + 1)
+        with self._sessions() as session:
+            rows = list(session.scalars(query))
+        records = [to_record(row) for row in rows[:limit]]
+        more = len(rows) > limit and records
+        next_cursor = (
+            _encode_cursor(records[-1].created_at, records[-1].request_id) if more else None
+        )
+        return records, next_cursor
+
+    def events(self, request_id: str, after: int = 0, limit: int = 1000) -> list[EventRecord]:
+        """Events with a sequence number above ``after``, in order."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(RequestEvent)
+                .where(RequestEvent.request_id == request_id, RequestEvent.sequence > after)
+                .order_by(RequestEvent.sequence)
+                .limit(limit)
             )
-        return request_id
+            return [to_event(row) for row in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(ContentRequest.status, func.count()).group_by(ContentRequest.status)
+            )
+            return {str(status): int(count) for status, count in rows}
+
+    def pending_count(self) -> int:
+        with self._sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).where(ContentRequest.status == RequestStatus.PENDING.value)
+                )
+                or 0
+            )
+
+    # -- state changes ------------------------------------------------------------------------
 
     def transition(
         self,
@@ -110,115 +212,264 @@ class SqlRequestRepository:
         *,
         message: str = "",
         progress: int | None = None,
-        error: str | None = None,
+        error: ErrorInfo | None = None,
+        token: int | None = None,
+        details: dict[str, Any] | None = None,
     ) -> RequestRecord:
         """Move to ``status``; a repeat of the current status is a no-op (idempotent retries)."""
         with self._sessions.begin() as session:
-            row = self._lock(session, request_id)
+            row = self._lock(session, request_id, token)
             current = RequestStatus(row.status)
             if current == status:
-                return _record(row)
+                return to_record(row)
             check_transition(current, status)
             now = utcnow()
             row.status = status.value
             row.current_stage = status.value
             row.updated_at = now
             if progress is not None:
-                row.progress_percentage = max(row.progress_percentage, progress)
+                row.progress_percentage = max(row.progress_percentage, min(progress, 100))
             if error is not None:
-                row.error_message = error
+                row.error_message = error.message
+                row.error_code = error.code
+                row.error_stage = error.stage
+                row.error_id = error.error_id or None
             if status is RequestStatus.VALIDATING and row.started_at is None:
                 row.started_at = now
             if status.is_terminal:
                 row.completed_at = now
-            self._append(session, request_id, "status", status, row.progress_percentage, message)
-            return _record(row)
+                row.lease_owner = None
+                row.lease_expires_at = None
+            if status is RequestStatus.CLARIFICATION_NEEDED and details:
+                row.request_metadata = {
+                    **(row.request_metadata or {}),
+                    "clarifying_questions": list(details.get("questions", [])),
+                }
+            event_details = dict(details or {})
+            if error is not None:
+                event_details["error"] = {
+                    "stage": error.stage,
+                    "code": error.code,
+                    "message": error.message,
+                    "error_id": error.error_id,
+                }
+            self._append(session, row, "status", message, event_details)
+            if status in ANNOUNCED:
+                self._queue_webhook(session, row, status)
+            return to_record(row)
 
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> RequestRecord:
-        """Raise progress to ``percentage``; a lower value leaves it as it is and logs nothing."""
+    def progress(
+        self,
+        request_id: str,
+        percentage: int,
+        detail: str = "",
+        *,
+        token: int | None = None,
+        details: dict[str, Any] | None = None,
+        event_type: str = "progress",
+    ) -> RequestRecord:
+        """Raise progress to ``percentage``; a lower value records nothing."""
         with self._sessions.begin() as session:
-            row = self._lock(session, request_id)
-            if percentage > row.progress_percentage and not RequestStatus(row.status).is_terminal:
-                row.progress_percentage = min(percentage, 100)
+            row = self._lock(session, request_id, token)
+            status = RequestStatus(row.status)
+            if status.is_terminal:
+                return to_record(row)
+            if percentage > row.progress_percentage or (details and event_type != "progress"):
+                row.progress_percentage = max(row.progress_percentage, min(percentage, 100))
                 row.updated_at = utcnow()
-                self._append(
-                    session, request_id, "progress", RequestStatus(row.status), percentage, detail
-                )
-            return _record(row)
+                self._append(session, row, event_type, detail, dict(details or {}))
+            return to_record(row)
 
-    def merge_metadata(self, request_id: str, values: dict[str, Any]) -> None:
+    def merge_metadata(
+        self, request_id: str, values: dict[str, Any], *, token: int | None = None
+    ) -> None:
         with self._sessions.begin() as session:
-            row = self._lock(session, request_id)
+            row = self._lock(session, request_id, token)
             row.request_metadata = {**(row.request_metadata or {}), **values}
 
-    def get(self, request_id: str) -> RequestRecord:
-        with self._sessions() as session:
-            row = session.get(ContentRequest, request_id)
-            if row is None:
-                raise RequestNotFound(f"no request with id {request_id}")
-            return _record(row)
+    def cancel(
+        self, request_id: str, organization_id: str | None = None, reason: str = ""
+    ) -> RequestRecord:
+        """Mark the request cancelled now; its worker sees it at its next heartbeat."""
+        with self._sessions.begin() as session:
+            row = self._lock(session, request_id, None, organization_id)
+            status = RequestStatus(row.status)
+            if status.is_terminal:
+                raise Conflict(f"request {request_id} has already ended ({status.value})")
+            check_transition(status, RequestStatus.CANCELLED)
+            now = utcnow()
+            row.status = RequestStatus.CANCELLED.value
+            row.current_stage = RequestStatus.CANCELLED.value
+            row.updated_at = row.completed_at = now
+            row.lease_owner = None
+            row.lease_expires_at = None
+            self._append(session, row, "status", reason or "cancelled")
+            self._queue_webhook(session, row, RequestStatus.CANCELLED)
+            return to_record(row)
 
-    def events(self, request_id: str) -> list[EventRecord]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(RequestEvent)
-                .where(RequestEvent.request_id == request_id)
-                .order_by(RequestEvent.event_id)
-            )
-            return [
-                EventRecord(
-                    event_id=e.event_id,
-                    event_type=e.event_type,
-                    status=RequestStatus(e.status),
-                    progress_percentage=e.progress_percentage,
-                    message=e.message,
-                    details=dict(e.details or {}),
-                    created_at=e.created_at,
+    def answer(
+        self,
+        request_id: str,
+        answer: str,
+        *,
+        organization_id: str | None = None,
+        max_rounds: int = 3,
+    ) -> RequestRecord:
+        """Record the student's answer; the request goes back to validation with it."""
+        text = answer.strip()
+        if not 1 <= len(text) <= 500:
+            raise InvalidRequest("answer", f"must be text of 1-500 characters, got {len(text)}")
+        with self._sessions.begin() as session:
+            row = self._lock(session, request_id, None, organization_id)
+            status = RequestStatus(row.status)
+            if status is not RequestStatus.CLARIFICATION_NEEDED:
+                raise Conflict(
+                    f"request {request_id} is {status.value}, not waiting for clarification"
                 )
-                for e in rows
-            ]
+            answers = [*row.request_metadata.get("clarifications", []), text]
+            if len(answers) > max_rounds:
+                raise Conflict(
+                    f"request {request_id} already had {max_rounds} clarification rounds"
+                )
+            row.request_metadata = {**row.request_metadata, "clarifications": answers}
+            row.status = RequestStatus.VALIDATING.value
+            row.current_stage = RequestStatus.VALIDATING.value
+            row.updated_at = utcnow()
+            row.next_attempt_at = None
+            row.attempts = 0
+            self._append(session, row, "status", f"answer {len(answers)} received")
+            return to_record(row)
 
-    def _lock(self, session: Session, request_id: str) -> ContentRequest:
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _lock(
+        self,
+        session: Session,
+        request_id: str,
+        token: int | None,
+        organization_id: str | None = None,
+    ) -> ContentRequest:
         row = session.scalars(
             select(ContentRequest).where(ContentRequest.request_id == request_id).with_for_update()
         ).one_or_none()
-        if row is None:
+        if row is None or (organization_id is not None and row.organization_id != organization_id):
             raise RequestNotFound(f"no request with id {request_id}")
+        if token is not None and (row.lease_token != token or row.lease_owner is None):
+            status = RequestStatus(row.status)
+            if status.is_terminal:
+                # Cancelled (or finished) meanwhile: the caller must stop, not retry.
+                raise Conflict(f"request {request_id} has ended ({status.value})")
+            raise LeaseLost(
+                f"request {request_id} is held under token {row.lease_token}, not {token}"
+            )
         return row
 
     @staticmethod
     def _append(
         session: Session,
-        request_id: str,
+        row: ContentRequest,
         event_type: str,
-        status: RequestStatus,
-        progress: int,
         message: str,
+        details: dict[str, Any] | None = None,
     ) -> None:
+        row.event_sequence = (row.event_sequence or 0) + 1
         session.add(
             RequestEvent(
-                request_id=request_id,
+                request_id=row.request_id,
+                sequence=row.event_sequence,
                 event_type=event_type,
-                status=status.value,
-                progress_percentage=progress,
+                status=row.status,
+                progress_percentage=row.progress_percentage,
                 message=message,
-                details={},
+                details=dict(details or {}),
+            )
+        )
+
+    @staticmethod
+    def _queue_webhook(session: Session, row: ContentRequest, status: RequestStatus) -> None:
+        url = (row.request_metadata or {}).get("callback_url")
+        if not url:
+            return
+        session.add(
+            WebhookDelivery(
+                webhook_id=f"msg_{uuid.uuid4().hex}",
+                request_id=row.request_id,
+                organization_id=row.organization_id,
+                url=str(url),
+                event_type=f"video.{status.value}",
+                payload=webhook_payload(row, status),
+                state="pending",
+                attempts=0,
+                next_attempt_at=utcnow(),
             )
         )
 
 
-def _record(row: ContentRequest) -> RequestRecord:
-    return RequestRecord(
-        request_id=row.request_id,
-        student_id=row.student_id,
-        student_query=row.student_query,
-        grade_level=row.grade_level,
-        duration_minutes=row.duration_minutes,
-        status=RequestStatus(row.status),
-        progress_percentage=row.progress_percentage,
-        current_stage=row.current_stage,
-        error_message=row.error_message,
-        request_metadata=dict(row.request_metadata or {}),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def webhook_payload(row: ContentRequest, status: RequestStatus) -> dict[str, Any]:
+    """A webhook's ``data``: the request, its status and, on failure, why."""
+    data: dict[str, Any] = {
+        "id": row.request_id,
+        "status": status.value,
+        "correlation_id": row.correlation_id,
+        "progress_percentage": row.progress_percentage,
+        "links": {"self": f"/v1/videos/{row.request_id}"},
+    }
+    if status is RequestStatus.FAILED:
+        data["error"] = {
+            "stage": row.error_stage,
+            "code": row.error_code,
+            "message": row.error_message,
+            "error_id": row.error_id,
+        }
+    if status is RequestStatus.CLARIFICATION_NEEDED:
+        data["clarifying_questions"] = list(
+            (row.request_metadata or {}).get("clarifying_questions", [])
+        )
+    data["at"] = utcnow().isoformat()
+    return data
+
+
+def _encode_cursor(at: datetime, request_id: str) -> str:
+    raw = f"{at.isoformat()}|{request_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, request_id = base64.urlsafe_b64decode(padded).decode("utf-8").split("|", 1)
+        return datetime.fromisoformat(at), request_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("cursor", "is not a cursor this API returned") from exc
+
+
+__all__: Sequence[str] = ("SqlRequestRepository", "RequestRecord", "EventRecord")
+
+
+def recent_stage_seconds(db: Database, limit: int = 500) -> list[tuple[str, float]]:
+    """(stage, seconds) of the most recently completed requests, for the duration histogram."""
+    with db.sessions() as session:
+        rows = session.scalars(
+            select(ContentRequest.request_metadata)
+            .where(ContentRequest.status == RequestStatus.COMPLETED.value)
+            .order_by(ContentRequest.completed_at.desc())
+            .limit(limit)
+        )
+        pairs: list[tuple[str, float]] = []
+        for meta in rows:
+            for stage, seconds in dict((meta or {}).get("stage_seconds", {})).items():
+                if isinstance(seconds, int | float):
+                    pairs.append((str(stage), float(seconds)))
+        return pairs
+
+
+def oldest_pending_at(db: Database) -> datetime | None:
+    from vividly_ray.persistence.database import aware
+
+    with db.sessions() as session:
+        found = session.scalar(
+            select(func.min(ContentRequest.created_at)).where(
+                ContentRequest.status == RequestStatus.PENDING.value
+            )
+        )
+        return aware(found)

@@ -29,8 +29,7 @@ def require_material(retrieval: Retrieval, request: VideoRequest, topic: str) ->
     if not retrieval.passages:
         raise StageFailed(
             "retrieving",
-            f"the library has no material on {subject!r}; "
-            "add some with `vividly library add PATH`",
+            f"the library has no material on {subject!r}; add some with `vividly library add PATH`",
         )
     available = text_seconds(" ".join(p.passage.text for p in retrieval.passages), request.grade)
     wanted = request.minutes * 60

@@ -6,8 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from vividly_ray import __version__
-from vividly_ray.domain.models import SceneAudio, SceneSegment, Script, VideoRequest
-from vividly_ray.media.assemble import AssembledVideo
+from vividly_ray.domain.models import (
+    AssembledVideo,
+    SceneAudio,
+    SceneSegment,
+    Script,
+    VideoRequest,
+)
 from vividly_ray.pipeline.serialize import source_to_dict
 from vividly_ray.pipeline.timeline import StageTimeline
 

@@ -1,25 +1,50 @@
 """VideoPipeline: drives one request through every stage, persisting each step.
 
-The same code runs under the CLI and under the service; only the adapters behind the ports
-change. Errors become request states here and are re-raised for the edge to turn into an exit
-code or an HTTP response.
+The same code runs for the CLI and for the service (both reach it through the dispatcher); only
+the adapters behind the ports change. A resumed request starts again from the stage it had
+reached: earlier stages are recomputed (they are cheap and deterministic) but not re-recorded,
+and finished scenes come back from the content-addressed cache.
+
+Errors: a decision (clarify, refuse) and a permanent failure are recorded here; a retryable
+failure is raised for the dispatcher to retry; an unexpected exception is a bug, recorded as
+an ``InternalError`` with an error id.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from vividly_ray.domain.assessment import Assessment, Decision
+from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.errors import (
     ClarificationNeeded,
+    Conflict,
+    InternalError,
+    LeaseLost,
     RefusedUnsafe,
     StageFailed,
     VividlyError,
 )
-from vividly_ray.domain.models import SceneAudio, SceneSegment, Script, VideoRequest, VideoResult
-from vividly_ray.domain.status import RequestStatus, band_progress
+from vividly_ray.domain.models import (
+    DELIVERED_FILES,
+    ErrorInfo,
+    RenderSpec,
+    SceneAudio,
+    SceneSegment,
+    Script,
+    VideoRequest,
+    VideoResult,
+    delivered_key,
+    render_spec,
+)
+from vividly_ray.domain.status import PIPELINE, RequestStatus, band_progress
 from vividly_ray.pipeline.grounding import require_material, retrieval_limit
 from vividly_ray.pipeline.manifest import build_manifest
 from vividly_ray.pipeline.ports import (
@@ -34,7 +59,10 @@ from vividly_ray.pipeline.ports import (
 )
 from vividly_ray.pipeline.serialize import script_to_dict
 from vividly_ray.pipeline.timeline import StageTimeline
-from vividly_ray.validation.assess import Assessment
+
+log = logging.getLogger("vividly.pipeline")
+
+MAX_CLARIFICATION_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,8 @@ class PipelinePorts:
     executor: SceneExecutor
     assembler: Assembler
     tracker: StatusTracker
+    blobs: BlobStore
+    scratch: Path
 
 
 class VideoPipeline:
@@ -54,61 +84,95 @@ class VideoPipeline:
         self._ports = ports
         self._listener = listener or SilentListener()
 
-    def run(self, request_id: str, request: VideoRequest, out_dir: Path) -> VideoResult:
+    def run(
+        self,
+        request_id: str,
+        request: VideoRequest,
+        *,
+        resume_from: RequestStatus = RequestStatus.PENDING,
+    ) -> VideoResult:
         timeline = StageTimeline()
         timeline.enter(RequestStatus.PENDING)
+        reached = PIPELINE.index(resume_from) if resume_from in PIPELINE else 0
         stage = RequestStatus.PENDING
+        self._ports.scratch.mkdir(parents=True, exist_ok=True)
+        out_dir = Path(
+            tempfile.mkdtemp(prefix=f"request-{request_id[:8]}-", dir=self._ports.scratch)
+        )
         try:
-            stage = self._enter(request_id, RequestStatus.VALIDATING, timeline)
+            stage = self._enter(request_id, RequestStatus.VALIDATING, timeline, reached)
             assessment = self._validate(request_id, request, timeline)
 
-            stage = self._enter(request_id, RequestStatus.RETRIEVING, timeline)
+            stage = self._enter(request_id, RequestStatus.RETRIEVING, timeline, reached)
             topic = assessment.grounding_topic
             retrieval = self._ports.retriever.retrieve(
-                request.question, request.grade, retrieval_limit(request), topic=topic
+                request.effective_question, request.grade, retrieval_limit(request), topic=topic
             )
             require_material(retrieval, request, topic)
 
-            stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline)
-            script = self._ports.writer.write(request, retrieval)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            script_path = out_dir / "script.json"
-            script_path.write_text(json.dumps(script_to_dict(script), indent=2), "utf-8")
+            stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline, reached)
+            script = self._ports.writer.write(request, retrieval, assessment.topic)
+            (out_dir / "script.json").write_text(
+                json.dumps(script_to_dict(script), indent=2), "utf-8"
+            )
+            self._ports.tracker.annotate(
+                request_id, {"title": script.title, "scenes_total": len(script.scenes)}
+            )
 
-            stage = self._enter(request_id, RequestStatus.GENERATING_VIDEO, timeline)
-            scenes = self._render_scenes(request_id, script)
+            stage = self._enter(request_id, RequestStatus.GENERATING_VIDEO, timeline, reached)
+            spec = render_spec(request)
+            scenes = self._render_scenes(request_id, script, spec)
 
-            stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline)
-            video = self._ports.assembler.assemble(script, scenes, out_dir)
+            stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline, reached)
+            video = self._ports.assembler.assemble(script, scenes, spec, out_dir)
+            manifest = build_manifest(request_id, request, script, scenes, video, timeline)
+            (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+            files = self._deliver(request_id, out_dir)
 
-            stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline)
-            stage = self._enter(request_id, RequestStatus.COMPLETED, timeline, "video delivered")
-        except (ClarificationNeeded, RefusedUnsafe):
+            stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline, reached)
+            self._ports.tracker.annotate(
+                request_id,
+                {
+                    "files": files,
+                    "video_seconds": round(video.duration, 3),
+                    "stage_seconds": timeline.stage_seconds(),
+                    "scenes_reused": sum(1 for _, seg in scenes if seg.reused),
+                },
+            )
+            stage = self._enter(
+                request_id, RequestStatus.COMPLETED, timeline, reached, "video delivered"
+            )
+        except (ClarificationNeeded, RefusedUnsafe, LeaseLost, Conflict):
             raise
         except StageFailed as exc:
-            self._fail(request_id, exc)
+            if not exc.retryable:
+                self._fail(request_id, ErrorInfo(exc.stage, "stage_failed", exc.reason))
             raise
         except VividlyError as exc:
             failure = StageFailed(stage.value, exc.message, retryable=exc.retryable)
-            self._fail(request_id, failure)
+            if not exc.retryable:
+                self._fail(request_id, ErrorInfo(stage.value, "stage_failed", exc.message))
             raise failure from exc
         except Exception as exc:
-            failure = StageFailed(stage.value, f"{type(exc).__name__}: {exc}", retryable=True)
-            self._fail(request_id, failure)
-            raise failure from exc
+            error_id = uuid.uuid4().hex[:12]
+            log.exception(
+                "internal error %s in %s", error_id, stage.value, extra={"error_id": error_id}
+            )
+            internal = InternalError(stage.value, error_id, f"{type(exc).__name__}: {exc}")
+            self._fail(
+                request_id,
+                ErrorInfo(stage.value, "internal", f"internal error {error_id}", error_id),
+            )
+            raise internal from exc
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
 
-        manifest_path = out_dir / "manifest.json"
-        manifest = build_manifest(request_id, request, script, scenes, video, timeline)
-        manifest_path.write_text(json.dumps(manifest, indent=2), "utf-8")
         return VideoResult(
-            video_path=str(video.video_path),
-            captions_vtt=str(video.vtt_path),
-            captions_srt=str(video.srt_path),
-            thumbnail=str(video.thumbnail_path),
-            script_json=str(script_path),
-            manifest_json=str(manifest_path),
+            request_id=request_id,
+            files=files,
             duration=video.duration,
             scene_count=len(script.scenes),
+            title=script.title,
             reused_scenes=sum(1 for _, seg in scenes if seg.reused),
         )
 
@@ -117,39 +181,55 @@ class VideoPipeline:
         request_id: str,
         status: RequestStatus,
         timeline: StageTimeline,
+        reached: int,
         message: str = "",
     ) -> RequestStatus:
         timeline.enter(status)
-        self._ports.tracker.transition(
-            request_id, status, message=message, progress=band_progress(status, 0.0)
-        )
+        # A resumed request already recorded the stages up to the one it reached.
+        if PIPELINE.index(status) > reached:
+            self._ports.tracker.transition(
+                request_id, status, message=message, progress=band_progress(status, 0.0)
+            )
         self._listener.stage(status)
         return status
 
     def _validate(
         self, request_id: str, request: VideoRequest, timeline: StageTimeline
     ) -> Assessment:
-        assessment = self._ports.assessor.assess(request.question, request.grade)
-        if assessment.decision == "refuse":
+        assessment = self._ports.assessor.assess(request.effective_question, request.grade)
+        if assessment.decision is Decision.REFUSE:
             refusal = RefusedUnsafe(assessment.reasons)
             self._ports.tracker.transition(
-                request_id, RequestStatus.FAILED, message=f"refused: {refusal.message}"
+                request_id,
+                RequestStatus.FAILED,
+                message=f"refused: {refusal.message}",
+                error=ErrorInfo("validating", "refused", refusal.message),
             )
             timeline.enter(RequestStatus.FAILED)
             raise refusal
-        if assessment.decision == "clarify":
+        if assessment.decision is Decision.CLARIFY:
+            if len(request.clarifications) >= MAX_CLARIFICATION_ROUNDS:
+                raise StageFailed(
+                    "validating",
+                    f"the question is still unclear after {MAX_CLARIFICATION_ROUNDS} answers: "
+                    + "; ".join(assessment.reasons),
+                )
             clarification = ClarificationNeeded(assessment.reasons, assessment.questions)
             self._ports.tracker.transition(
                 request_id,
                 RequestStatus.CLARIFICATION_NEEDED,
                 message=" | ".join(assessment.questions),
+                details={
+                    "questions": list(assessment.questions),
+                    "reasons": list(assessment.reasons),
+                },
             )
             timeline.enter(RequestStatus.CLARIFICATION_NEEDED)
             raise clarification
         return assessment
 
     def _render_scenes(
-        self, request_id: str, script: Script
+        self, request_id: str, script: Script, spec: RenderSpec
     ) -> list[tuple[SceneAudio, SceneSegment]]:
         total = len(script.scenes)
         done = 0
@@ -161,18 +241,28 @@ class VideoPipeline:
             done += 1
             self._listener.scenes(done, total)
             now = time.monotonic()
-            # Persist progress at most a few times a second; the last scene always reports.
+            # Persist at most a few times a second; the last scene always reports.
             if done == total or now - last_report > 0.25:
                 last_report = now
                 self._ports.tracker.progress(
                     request_id,
                     band_progress(RequestStatus.GENERATING_VIDEO, done / total),
                     f"scene {done}/{total} encoded",
+                    details={"scenes_done": done, "scenes_total": total},
                 )
 
-        return self._ports.executor.run(script, on_scene_done)
+        return self._ports.executor.run(script, spec, on_scene_done)
 
-    def _fail(self, request_id: str, failure: StageFailed) -> None:
+    def _deliver(self, request_id: str, out_dir: Path) -> dict[str, str]:
+        """Upload every delivered file to the BlobStore; returns file name -> blob key."""
+        files: dict[str, str] = {}
+        for name, content_type in DELIVERED_FILES.items():
+            key = delivered_key(request_id, name)
+            self._ports.blobs.put_file(key, out_dir / name, content_type)
+            files[name] = key
+        return files
+
+    def _fail(self, request_id: str, error: ErrorInfo) -> None:
         self._ports.tracker.transition(
-            request_id, RequestStatus.FAILED, message=failure.message, error=failure.message
+            request_id, RequestStatus.FAILED, message=error.message, error=error
         )

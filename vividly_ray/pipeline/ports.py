@@ -1,13 +1,21 @@
-"""Ports: the small interfaces the pipeline depends on. Adapters implement them; tests fake them."""
+"""Ports: the small interfaces the pipeline depends on. Adapters implement them; tests fake them.
+
+Every type here comes from ``vividly_ray.domain``; a unit test keeps it that way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from vividly_ray.domain.assessment import Assessment
+from vividly_ray.domain.blobs import BlobInfo, BlobStore
 from vividly_ray.domain.models import (
+    AssembledVideo,
+    ErrorInfo,
     Grade,
+    RenderSpec,
     Retrieval,
     Scene,
     SceneAudio,
@@ -16,22 +24,43 @@ from vividly_ray.domain.models import (
     VideoRequest,
 )
 from vividly_ray.domain.status import RequestStatus
-from vividly_ray.media.assemble import AssembledVideo
-from vividly_ray.validation.assess import Assessment
+
+__all__ = [
+    "Assembler",
+    "BlobInfo",
+    "BlobStore",
+    "Narrator",
+    "PipelineListener",
+    "QuestionAssessor",
+    "Retriever",
+    "SceneDone",
+    "SceneExecutor",
+    "ScriptWriter",
+    "SegmentEncoder",
+    "SilentListener",
+    "StatusTracker",
+]
+
+
+class QuestionAssessor(Protocol):
+    """Decides whether a question proceeds, needs clarification or is refused."""
+
+    def assess(self, question: str, grade: Grade) -> Assessment: ...
 
 
 class Retriever(Protocol):
     """Finds ranked passages for a question in the OER library."""
 
-    def retrieve(
-        self, query: str, grade: Grade, limit: int = 12, topic: str = ""
-    ) -> Retrieval: ...
+    def retrieve(self, query: str, grade: Grade, limit: int = 12, topic: str = "") -> Retrieval: ...
 
 
 class ScriptWriter(Protocol):
-    """Writes a grounded scene plan paced to the requested minutes."""
+    """Writes a grounded scene plan paced to the requested minutes.
 
-    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script: ...
+    ``topic`` is the validator's topic; ``retrieval`` carries the query retrieval searched with.
+    """
+
+    def write(self, request: VideoRequest, retrieval: Retrieval, topic: str) -> Script: ...
 
 
 class Narrator(Protocol):
@@ -53,12 +82,25 @@ class SceneExecutor(Protocol):
     """Runs narration then encoding for every scene, in parallel where it can.
 
     A scene's encode starts as soon as its own audio exists. ``on_scene_done`` is called once
-    per finished scene, in completion order. Results come back in scene order.
+    per finished scene, in completion order; if it raises, the remaining work is cancelled.
+    Results come back in scene order.
     """
 
     def run(
-        self, script: Script, on_scene_done: SceneDone
+        self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]: ...
+
+
+class Assembler(Protocol):
+    """Joins scene segments into the delivered video with captions, chapters and a thumbnail."""
+
+    def assemble(
+        self,
+        script: Script,
+        scenes: Sequence[tuple[SceneAudio, SceneSegment]],
+        spec: RenderSpec,
+        out_dir: Path,
+    ) -> AssembledVideo: ...
 
 
 class StatusTracker(Protocol):
@@ -71,28 +113,26 @@ class StatusTracker(Protocol):
         *,
         message: str = "",
         progress: int | None = None,
-        error: str | None = None,
+        error: ErrorInfo | None = None,
+        details: dict[str, Any] | None = None,
     ) -> object: ...
 
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> object: ...
+    def progress(
+        self,
+        request_id: str,
+        percentage: int,
+        detail: str = "",
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> object: ...
 
-
-class QuestionAssessor(Protocol):
-    """Decides whether a question proceeds, needs clarification or is refused."""
-
-    def assess(self, question: str, grade: Grade) -> Assessment: ...
-
-
-class Assembler(Protocol):
-    """Joins scene segments into the delivered video with captions, chapters and a thumbnail."""
-
-    def assemble(
-        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
-    ) -> AssembledVideo: ...
+    def annotate(self, request_id: str, values: dict[str, Any]) -> object:
+        """Store results on the request (title, files, stage times)."""
+        ...
 
 
 class PipelineListener(Protocol):
-    """Live view of a running request (a progress bar, an event stream)."""
+    """Live view of a running request in this process (used by benchmarks and tests)."""
 
     def stage(self, status: RequestStatus) -> None: ...
 

@@ -71,14 +71,18 @@ class OfflineScriptWriter:
     def __init__(self, keywords: KeywordLookup | None = None) -> None:
         self._keywords = keywords
 
-    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script:
-        topic = topic_phrase(request.question)
-        query = search_query(request.question)
+    def write(self, request: VideoRequest, retrieval: Retrieval, topic: str = "") -> Script:
+        """A script for ``request`` from ``retrieval``; ``topic`` is the validator's topic.
+
+        Without a topic (a caller outside the pipeline), it is read from the question.
+        """
+        topic = topic or topic_phrase(request.effective_question)
+        terms = retrieval.query_terms or search_query(request.effective_question).tokens
         narrated = dict.fromkeys(r.passage.source_id for r in on_topic(retrieval))
         lookup = self._keywords
         listed = [keyword for i in narrated for keyword in (lookup(i) if lookup else ())]
         known = key_terms(retrieval, listed)
-        pool = candidates(retrieval, query.tokens, request.grade, known)
+        pool = candidates(retrieval, terms, request.grade, known)
         if not pool:
             raise StageFailed(
                 STAGE,
@@ -94,7 +98,7 @@ class OfflineScriptWriter:
             target_seconds=request.minutes * 60.0,
             sources=sources,
             proper=proper,
-            query=frozenset(query.tokens),
+            query=frozenset(terms),
             reserved=reserved_titles(title, topic),
             known=known,
         )

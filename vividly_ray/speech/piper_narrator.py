@@ -81,10 +81,18 @@ class PiperNarrator:
                 f"speech synthesis failed for scene {scene.index}: {exc}",
                 retryable=True,
             ) from exc
-        wav_path = self._cache.put("audio", key, ".wav", lambda tmp: write_wav(tmp, samples, rate))
-        meta = {"sentences": timings, "duration": wav_duration(wav_path)}
+        duration = 0.0
+
+        def write(tmp: Path) -> None:
+            nonlocal duration
+            write_wav(tmp, samples, rate)
+            duration = wav_duration(tmp)
+
+        wav_key = self._cache.put("audio", key, ".wav", write, "audio/wav")
+        # The timings are written last: their presence means the audio is complete.
+        meta = {"sentences": timings, "duration": duration}
         self._cache.put_json("audio-timings", key, meta)
-        return _scene_audio(scene.index, wav_path, meta, key)
+        return _scene_audio(scene.index, wav_key, meta, key)
 
     def _synthesise(
         self, sentences: list[str], scale: float
@@ -112,10 +120,10 @@ class PiperNarrator:
         return np.concatenate(parts).astype(np.int16), rate, timings
 
 
-def _scene_audio(index: int, wav: Path, meta: dict[str, Any], key: str) -> SceneAudio:
+def _scene_audio(index: int, wav_key: str, meta: dict[str, Any], key: str) -> SceneAudio:
     return SceneAudio(
         scene_index=index,
-        wav_path=str(wav),
+        wav_key=wav_key,
         duration=float(meta["duration"]),
         sentences=tuple(
             SentenceTiming(text=s["text"], start=float(s["start"]), end=float(s["end"]))

@@ -1,19 +1,22 @@
-"""Content-addressed cache: the same inputs always map to the same file.
+"""Content-addressed cache: the same inputs always map to the same blob.
 
-Same narration text and voice -> same audio; same frames and audio -> same segment. Writes are
-atomic (temporary file, then rename), so a crash never leaves a half-written entry behind and a
-resumed or repeated request reuses every finished scene.
+Same narration text and voice -> same audio; same frames and audio -> same segment. Entries live
+in the BlobStore (so any node can reuse what another made) and are written atomically, so a crash
+never leaves a half-written entry behind and a resumed or repeated request reuses every finished
+scene.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from vividly_ray.domain.blobs import BlobStore
 
 
 def content_key(*parts: Any) -> str:
@@ -23,38 +26,52 @@ def content_key(*parts: Any) -> str:
 
 
 class ContentCache:
-    """Files stored under ``root/kind/ab/abcdef...suffix``."""
+    """Entries stored as ``cache/<kind>/ab/abcdef...<suffix>`` blobs.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    ``scratch`` is a local folder for files being written before they are stored.
+    """
 
-    def path(self, kind: str, key: str, suffix: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}{suffix}"
+    def __init__(self, blobs: BlobStore, scratch: Path) -> None:
+        self.blobs = blobs
+        self.scratch = Path(scratch)
 
-    def get(self, kind: str, key: str, suffix: str) -> Path | None:
-        candidate = self.path(kind, key, suffix)
-        return candidate if candidate.exists() else None
+    @staticmethod
+    def blob_key(kind: str, key: str, suffix: str) -> str:
+        return f"cache/{kind}/{key[:2]}/{key}{suffix}"
 
-    def put(self, kind: str, key: str, suffix: str, write: Callable[[Path], None]) -> Path:
-        """Call ``write(tmp_path)`` and move the result into place atomically."""
-        final = self.path(kind, key, suffix)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=final.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+    def get(self, kind: str, key: str, suffix: str) -> str | None:
+        """The blob key of an existing entry, or None."""
+        blob_key = self.blob_key(kind, key, suffix)
+        return blob_key if self.blobs.stat(blob_key) is not None else None
+
+    def put(
+        self,
+        kind: str,
+        key: str,
+        suffix: str,
+        write: Callable[[Path], None],
+        content_type: str = "application/octet-stream",
+    ) -> str:
+        """Call ``write(local_tmp_path)``, then store the file; returns its blob key."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.scratch))
         try:
+            tmp = folder / f"entry{suffix}"
             write(tmp)
-            os.replace(tmp, final)
+            blob_key = self.blob_key(kind, key, suffix)
+            self.blobs.put_file(blob_key, tmp, content_type)
+            return blob_key
         finally:
-            tmp.unlink(missing_ok=True)
-        return final
+            shutil.rmtree(folder, ignore_errors=True)
 
-    def put_json(self, kind: str, key: str, data: Any) -> Path:
-        def write(tmp: Path) -> None:
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-
-        return self.put(kind, key, ".json", write)
+    def put_json(self, kind: str, key: str, data: Any) -> str:
+        blob_key = self.blob_key(kind, key, ".json")
+        payload = json.dumps(data, indent=1).encode("utf-8")
+        self.blobs.put_bytes(blob_key, payload, "application/json")
+        return blob_key
 
     def get_json(self, kind: str, key: str) -> Any | None:
-        found = self.get(kind, key, ".json")
-        return None if found is None else json.loads(found.read_text(encoding="utf-8"))
+        blob_key = self.blob_key(kind, key, ".json")
+        if self.blobs.stat(blob_key) is None:
+            return None
+        return json.loads(self.blobs.get_bytes(blob_key).decode("utf-8"))

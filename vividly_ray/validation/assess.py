@@ -8,51 +8,14 @@ scaffolding ("explain this", "do my worksheet"), gets one to three clarifying qu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 
-from vividly_ray.domain.errors import ClarificationNeeded, RefusedUnsafe
+from vividly_ray.domain.assessment import Assessment, Decision
 from vividly_ray.domain.models import Grade
 from vividly_ray.validation.clarify import clarify_reason, clarifying_questions
 from vividly_ray.validation.safety import find_concerns
 from vividly_ray.validation.topic import read_topic, subject_index, term_index
 
-
-class Decision(StrEnum):
-    """What the pipeline does with a request."""
-
-    PROCEED = "proceed"
-    CLARIFY = "clarify"
-    REFUSE = "refuse"
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A decision with the reasons for it and, when clarifying, the questions to ask.
-
-    ``questions`` has one to three entries for ``clarify`` and none otherwise. ``topic`` is the
-    topic phrase as the student wrote it ("photosynthesis"), or "" when there is none.
-    ``terms`` are the known vocabulary terms found in the question ("magnets" in "How do magnets
-    stick to the fridge?"): what retrieval must find material on.
-    """
-
-    decision: Decision
-    reasons: tuple[str, ...]
-    questions: tuple[str, ...] = ()
-    topic: str = ""
-    terms: tuple[str, ...] = ()
-
-    @property
-    def grounding_topic(self) -> str:
-        """The words the library must cover: the known terms, else the topic phrase."""
-        return " ".join(self.terms) or self.topic
-
-    def raise_unless_proceed(self) -> None:
-        """Raise the domain error for ``clarify`` or ``refuse``; do nothing for ``proceed``."""
-        if self.decision is Decision.REFUSE:
-            raise RefusedUnsafe(self.reasons)
-        if self.decision is Decision.CLARIFY:
-            raise ClarificationNeeded(self.reasons, self.questions)
+__all__ = ["Assessment", "Decision", "QuestionValidator"]
 
 
 class QuestionValidator:

@@ -79,11 +79,23 @@ _EXAMPLES: Mapping[str, tuple[tuple[str, ...], ...]] = {
 }
 # Subjects with no list of their own borrow the closest one.
 _CLOSEST = {
-    "life science": "biology", "physical science": "physics", "geology": "earth science",
-    "algebra": "math", "geometry": "math", "calculus": "math", "trigonometry": "math",
-    "statistics": "math", "U.S. history": "history", "world history": "history",
-    "social studies": "history", "civics": "history", "economics": "history",
-    "reading": "English", "writing": "English", "literature": "English", "grammar": "English",
+    "life science": "biology",
+    "physical science": "physics",
+    "geology": "earth science",
+    "algebra": "math",
+    "geometry": "math",
+    "calculus": "math",
+    "trigonometry": "math",
+    "statistics": "math",
+    "U.S. history": "history",
+    "world history": "history",
+    "social studies": "history",
+    "civics": "history",
+    "economics": "history",
+    "reading": "English",
+    "writing": "English",
+    "literature": "English",
+    "grammar": "English",
     "health": "biology",
 }
 # An example question per band, to show what a good request looks like.

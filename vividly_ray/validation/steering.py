@@ -11,20 +11,58 @@ from __future__ import annotations
 from vividly_ray.validation.rules import Category, any_of, rule
 
 _TARGETS = any_of(
-    r"instructions?", r"rules?", r"prompts?", r"directions?", r"guidelines?", r"guardrails?",
-    r"constraints?", r"restrictions?", "programming", "training", r"filters?", "policies",
-    "policy", "settings", "context", r"messages?", r"commands?",
+    r"instructions?",
+    r"rules?",
+    r"prompts?",
+    r"directions?",
+    r"guidelines?",
+    r"guardrails?",
+    r"constraints?",
+    r"restrictions?",
+    "programming",
+    "training",
+    r"filters?",
+    "policies",
+    "policy",
+    "settings",
+    "context",
+    r"messages?",
+    r"commands?",
 )
 # At least one of these must qualify the target, so "ignore the rules of chess" is not steering.
 _QUALIFIERS = any_of(
-    "all", "any", "every", "your", "previous", "prior", "above", "earlier", "preceding",
-    "original", "initial", "system", "safety", "old", "existing", "those", "these",
+    "all",
+    "any",
+    "every",
+    "your",
+    "previous",
+    "prior",
+    "above",
+    "earlier",
+    "preceding",
+    "original",
+    "initial",
+    "system",
+    "safety",
+    "old",
+    "existing",
+    "those",
+    "these",
 )
 _DETERMINERS = any_of("the", "of", "my", "and", "everything", _QUALIFIERS)
 # Who tells the system to become someone else: "you", "please", or an opening imperative.
 _ADDRESSED = any_of(
-    "^", r"\bplease ", r"\bnow ", r"\byou (?:will |must |should |can |shall )?", r"\bcan you ",
-    r"\bcould you ", r"\bwill you ", r"\bi want you to ", r"\byou to ", r"\blets ", r"\blet us ",
+    "^",
+    r"\bplease ",
+    r"\bnow ",
+    r"\byou (?:will |must |should |can |shall )?",
+    r"\bcan you ",
+    r"\bcould you ",
+    r"\bwill you ",
+    r"\bi want you to ",
+    r"\byou to ",
+    r"\blets ",
+    r"\blet us ",
     r"\bthen ",
 )
 
@@ -39,7 +77,8 @@ STEERING = rule(
     r"\b(?:ignore|disregard|forget) (?:everything|all of that|all that|what) (?:above|before|"
     r"i said|you were told|youve been told|you were given|you know)\b",
     r"\bsystem prompts?\b",
-    r"\b(?:hidden|secret|developer|internal) (?:prompts?|instructions)\b", r"\bpre ?prompts?\b",
+    r"\b(?:hidden|secret|developer|internal) (?:prompts?|instructions)\b",
+    r"\bpre ?prompts?\b",
     r"\b(?:reveal|show|print|display|output|repeat|leak|dump|tell me|give me|share|expose|"
     r"what (?:is|are|were)) (?:me )?(?:your|the (?:hidden|secret|system|internal|initial|"
     r"original)) (?:full |exact |entire |original |initial |hidden |secret |internal )?"
@@ -53,14 +92,23 @@ STEERING = rule(
     rf"{_ADDRESSED}pretend (?:that )?(?:you|youre|to be|i am|im|there (?:are|is) no|the rules)\b",
     r"\bpretend (?:that )?(?:you are|youre|to be (?:an? |my |the )?(?:\w+ )?(?:ai|bot|chatbot|"
     r"assistant|human|hacker|character|dan|model))\b",
-    r"\brole ?play(?:ing)? (?:as|with me)\b", rf"{_ADDRESSED}role ?play\b",
-    r"\bjailbr(?:ea|o)k\w*", r"\bdeveloper mode\b", r"\bdan mode\b", r"\bdo anything now\b",
+    r"\brole ?play(?:ing)? (?:as|with me)\b",
+    rf"{_ADDRESSED}role ?play\b",
+    r"\bjailbr(?:ea|o)k\w*",
+    r"\bdeveloper mode\b",
+    r"\bdan mode\b",
+    r"\bdo anything now\b",
     r"\b(?:with no|without any|without) (?:restrictions|filters|censorship|content filters?|"
     r"content policy)\b",
-    r"\bunfiltered\b", r"\buncensored\b", r"\bno (?:rules|limits) mode\b",
-    r"\bnew instructions?\b", r"\boverride (?:mode|safety|protocol)\b",
+    r"\bunfiltered\b",
+    r"\buncensored\b",
+    r"\bno (?:rules|limits) mode\b",
+    r"\bnew instructions?\b",
+    r"\boverride (?:mode|safety|protocol)\b",
     r"^(?:system|assistant|developer) (?:prompt|message|note|override|you|ignore|new)\b",
-    r"^new (?:rules?|instructions?|task)\b", r"\binst\b", r"\bpwned\b",
+    r"^new (?:rules?|instructions?|task)\b",
+    r"\binst\b",
+    r"\bpwned\b",
     r"\bif you (?:had|have|didnt have) no (?:rules|restrictions|filters|limits)\b",
     r"\byou (?:must|will|should|shall) (?:now|from now on|always|only)\b",
     r"\b(?:respond|reply|answer) only (?:with|in)\b",

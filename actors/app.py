@@ -1,0 +1,106 @@
+"""The Serve application: one typed builder composes every deployment with ``.bind()``.
+
+    Gateway (FastAPI ingress) ──> Dispatcher (route-less) ──> Tracker, Narrator pool,
+                                                              ScriptWriter pool, encode tasks
+
+``serve run actors.app:build_app`` and ``deploy/serve_config.yaml`` use ``build_app``; the CLI
+calls it with arguments taken from the settings. Fractional CPUs let the whole app schedule
+on two cores; ``max_ongoing_requests`` is set for each deployment on purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from ray import serve
+from ray.serve import Application
+
+from actors.dispatcher import DispatcherDeployment
+from actors.gateway import Gateway
+from actors.pools import NarratorPool, ScriptWriterPool
+from actors.tracker import Tracker
+from vividly_ray.settings import Settings, load_settings
+
+
+class AppArgs(BaseModel):
+    """Sizes of the deployments; defaults fit a 2-core laptop."""
+
+    gateway_replicas: int = Field(default=1, ge=1)
+    gateway_cpus: float = Field(default=0.1, gt=0)
+    dispatcher_replicas: int = Field(default=1, ge=1)
+    dispatcher_cpus: float = Field(default=0.1, gt=0)
+    tracker_cpus: float = Field(default=0.05, gt=0)
+    writer_replicas: int = Field(default=1, ge=1)
+    writer_cpus: float = Field(default=0.1, gt=0)
+    narrator_min_replicas: int = Field(default=2, ge=1)
+    narrator_max_replicas: int = Field(default=2, ge=1)
+    narrator_cpus: float = Field(default=0.4, gt=0)
+    narrator_threads: int = Field(default=1, ge=1)
+    encoder_cpus: float = Field(default=0.4, gt=0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppArgs:
+        return cls(
+            narrator_min_replicas=settings.narrator_pool_size,
+            narrator_max_replicas=settings.narrator_pool_size,
+            narrator_cpus=min(settings.narrator_cpus, 0.4),
+            narrator_threads=settings.narrator_threads,
+            encoder_cpus=min(settings.encoder_cpus, 0.4),
+        )
+
+
+def _narrators(args: AppArgs) -> Application:
+    options: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": args.narrator_cpus},
+        # One synthesis at a time per replica keeps onnxruntime on its thread share; a short
+        # queue lets the router send the next scene to the least-loaded replica.
+        "max_ongoing_requests": 2,
+    }
+    if args.narrator_max_replicas > args.narrator_min_replicas:
+        options["autoscaling_config"] = {
+            "min_replicas": args.narrator_min_replicas,
+            "max_replicas": args.narrator_max_replicas,
+            "target_ongoing_requests": 1,
+        }
+    else:
+        options["num_replicas"] = args.narrator_min_replicas
+    app: Application = NarratorPool.options(**options).bind(  # type: ignore[attr-defined]
+        args.narrator_threads
+    )
+    return app
+
+
+def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
+    """The whole vividly-ray Serve application."""
+    parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args or {})
+    tracker = Tracker.options(  # type: ignore[attr-defined]
+        ray_actor_options={"num_cpus": parsed.tracker_cpus}, max_ongoing_requests=64
+    ).bind()
+    narrators = _narrators(parsed)
+    writers = ScriptWriterPool.options(  # type: ignore[attr-defined]
+        num_replicas=parsed.writer_replicas,
+        ray_actor_options={"num_cpus": parsed.writer_cpus},
+        max_ongoing_requests=4,
+    ).bind()
+    dispatcher = DispatcherDeployment.options(  # type: ignore[attr-defined]
+        num_replicas=parsed.dispatcher_replicas,
+        ray_actor_options={"num_cpus": parsed.dispatcher_cpus},
+        # Route-less: it only answers health checks and small status calls.
+        max_ongoing_requests=4,
+        health_check_period_s=5,
+    ).bind(tracker, narrators, writers, parsed.encoder_cpus)
+    app: Application = Gateway.options(  # type: ignore[attr-defined]
+        num_replicas=parsed.gateway_replicas,
+        ray_actor_options={"num_cpus": parsed.gateway_cpus},
+        # Each open event stream holds a slot for its whole life.
+        max_ongoing_requests=200,
+    ).bind(dispatcher, tracker, narrators, writers)
+    return app
+
+
+def app_from_settings() -> Application:
+    return build_app(AppArgs.from_settings(load_settings()))
+
+
+__all__ = ["AppArgs", "build_app", "app_from_settings", "serve"]

@@ -1,0 +1,139 @@
+"""The Dispatcher deployment: a route-less replica that claims requests and drives pipelines.
+
+It runs two background loops: pipelines (up to ``pipelines_per_dispatcher`` at once) and the
+webhook outbox. Serve's health check fails if either loop has died, so Serve replaces the
+replica; any request it held is reclaimed by another dispatcher once its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from typing import Any
+
+from ray import serve
+
+from actors.errors import unwrapped
+from actors.scene_executor import ServeSceneExecutor
+from actors.tracker import TrackerClient
+from vividly_ray.bootstrap import build_library, build_pipeline, build_stores
+from vividly_ray.domain.models import Retrieval, Script, VideoRequest
+from vividly_ray.notify.webhooks import HttpWebhookSender
+from vividly_ray.observability.logs import configure_logging
+from vividly_ray.pipeline.orchestrator import VideoPipeline
+from vividly_ray.pipeline.ports import StatusTracker
+from vividly_ray.service.dispatch import Dispatcher, DispatchPolicy, Outcome, dispatch_forever
+from vividly_ray.service.webhook_relay import WebhookRelay
+from vividly_ray.settings import Settings, load_settings
+
+log = logging.getLogger("vividly.dispatcher")
+
+
+class ServeScriptWriter:
+    """The ScriptWriter port over the ScriptWriter pool."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def write(self, request: VideoRequest, retrieval: Retrieval, topic: str) -> Script:
+        script: Script = unwrapped(
+            lambda: self._handle.write.remote(request, retrieval, topic).result(),
+            "generating_script",
+        )
+        return script
+
+
+def dispatch_policy(settings: Settings) -> DispatchPolicy:
+    return DispatchPolicy(
+        lease_s=settings.lease_seconds,
+        max_attempts=settings.max_attempts,
+        retry_base_s=settings.retry_base_seconds,
+    )
+
+
+@serve.deployment(name="Dispatcher")
+class DispatcherDeployment:
+    def __init__(self, tracker: Any, narrators: Any, writers: Any, encoder_cpus: float) -> None:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        self._settings = settings
+        stores = build_stores(settings)
+        library = build_library(settings)
+        writer = ServeScriptWriter(writers)
+        tracker_client = TrackerClient(tracker)
+
+        def pipelines(tracked: StatusTracker, stop: threading.Event) -> VideoPipeline:
+            executor = ServeSceneExecutor(
+                narrators,
+                encoder_cpus=encoder_cpus,
+                encoder_threads=settings.encoder_threads,
+                stop=stop,
+            )
+            return build_pipeline(
+                settings,
+                executor=executor,
+                tracker=tracked,
+                library=library,
+                writer=writer,  # type: ignore[arg-type]
+                blobs=stores.blobs,
+            )
+
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._dispatcher = Dispatcher(
+            stores.queue, tracker_client, pipelines, dispatch_policy(settings), owner
+        )
+        self._relay = WebhookRelay(
+            stores.outbox,
+            stores.accounts,
+            HttpWebhookSender(
+                timeout_s=settings.webhook_timeout_s,
+                allow_private=settings.webhook_allow_private,
+            ),
+            settings.webhook_max_attempts,
+        )
+        self._stopping = threading.Event()
+        self._outcomes: list[Outcome] = []
+        self._pipelines = threading.Thread(target=self._dispatch, name="dispatch", daemon=True)
+        self._webhooks = threading.Thread(target=self._relay_loop, name="webhooks", daemon=True)
+        self._pipelines.start()
+        self._webhooks.start()
+        log.info("dispatcher started", extra={"fields": {"owner": owner}})
+
+    def _dispatch(self) -> None:
+        dispatch_forever(
+            self._dispatcher,
+            self._settings.pipelines_per_dispatcher,
+            self._stopping,
+            self._settings.poll_seconds,
+            self._remember,
+        )
+
+    def _remember(self, outcome: Outcome) -> None:
+        self._outcomes = [*self._outcomes[-99:], outcome]
+        log.info(
+            "request outcome",
+            extra={"fields": {"request_id": outcome.request_id, "outcome": outcome.status}},
+        )
+
+    def _relay_loop(self) -> None:
+        while not self._stopping.wait(self._settings.poll_seconds):
+            try:
+                self._relay.deliver_due()
+            except Exception:  # the loop must survive a database blip
+                log.exception("webhook relay pass failed")
+
+    def check_health(self) -> None:
+        if not self._pipelines.is_alive() or not self._webhooks.is_alive():
+            raise RuntimeError("a dispatcher loop has stopped")
+
+    def owner(self) -> str:
+        return self._dispatcher.owner
+
+    def recent_outcomes(self) -> list[dict[str, str]]:
+        return [{"request_id": o.request_id, "status": o.status} for o in self._outcomes]
+
+    def __del__(self) -> None:
+        self._stopping.set()

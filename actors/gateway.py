@@ -1,0 +1,78 @@
+"""The Gateway deployment: the FastAPI ingress (API v1 and the web page).
+
+The FastAPI app is built once per replica by ``build_gateway_app`` (Serve calls it when the
+replica starts), from the same composition root as every other edge.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from ray import serve
+
+from vividly_ray.bootstrap import build_stores
+from vividly_ray.observability.logs import configure_logging
+from vividly_ray.service.http_api import ApiServices, create_app
+from vividly_ray.service.intake import Intake, IntakePolicy
+from vividly_ray.settings import load_settings
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+log = logging.getLogger("vividly.gateway")
+
+
+def _pools_ready() -> dict[str, str]:
+    """Every deployment of this application is running (Serve's own view)."""
+    try:
+        context = serve.get_replica_context()
+        status = serve.status().applications[context.app_name]
+    except Exception as exc:  # the controller may be briefly unreachable
+        return {"pools": f"unknown: {type(exc).__name__}"}
+    problems = [
+        f"{name} {deployment.status}"
+        for name, deployment in status.deployments.items()
+        if str(deployment.status) not in ("HEALTHY", "DeploymentStatus.HEALTHY")
+    ]
+    return {"pools": "; ".join(problems)}
+
+
+def build_gateway_app() -> FastAPI:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    stores = build_stores(settings)
+    if settings.auth_disabled:
+        log.warning("AUTHENTICATION IS OFF: every caller acts as organization 'local'")
+    intake = Intake(
+        stores.requests,
+        IntakePolicy(
+            max_queue_depth=settings.max_queue_depth,
+            allow_private_callbacks=settings.webhook_allow_private,
+        ),
+    )
+    services = ApiServices(
+        db=stores.db,
+        requests=stores.requests,
+        queue=stores.queue,
+        accounts=stores.accounts,
+        outbox=stores.outbox,
+        blobs=stores.blobs,
+        intake=intake,
+        auth_disabled=settings.auth_disabled,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        max_body_bytes=settings.max_body_bytes,
+        file_url_ttl_s=settings.file_url_ttl_s,
+        web_dir=WEB_DIR,
+        readiness=_pools_ready,
+    )
+    return create_app(services)
+
+
+@serve.deployment(name="Gateway")
+@serve.ingress(build_gateway_app)
+class Gateway:
+    """Holds the handles of the rest of the app, so one ``.bind()`` graph deploys it all."""
+
+    def __init__(self, dispatcher: Any, tracker: Any, narrators: Any, writers: Any) -> None:
+        self._handles = (dispatcher, tracker, narrators, writers)

@@ -1,0 +1,88 @@
+"""ServiceRuntime: Ray (started here or joined via RAY_ADDRESS) with the Serve app running.
+
+``vividly serve`` runs it with the HTTP proxy; ``vividly generate`` runs the very same app
+without one and records its request through the same intake, so the CLI and the service share
+one execution path: intake -> Dispatcher -> pipeline on the pools.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import ray
+from ray import serve
+
+from actors.app import AppArgs, build_app
+from vividly_ray.settings import Settings
+
+APP_NAME = "vividly"
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http: tuple[str, int] | None = None,
+        args: AppArgs | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.args = args or AppArgs.from_settings(settings)
+        self._started_ray = False
+        self.startup_s = 0.0
+
+    def start(self) -> ServiceRuntime:
+        started = time.perf_counter()
+        if not ray.is_initialized():
+            # A laptop cluster needs no token; a joined cluster brings its own settings.
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            # Workers read the same settings from the environment they inherit.
+            os.environ["VIVIDLY_HOME"] = str(self.settings.home)
+            address = self.settings.ray_address or "local"
+            ray.init(
+                address=address,
+                num_cpus=self.settings.ray_num_cpus if address == "local" else None,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            self._started_ray = True
+        if self.http is None:
+            serve.start(proxy_location="Disabled")
+            route: str | None = None
+        else:
+            host, port = self.http
+            serve.start(http_options={"host": host, "port": port})
+            route = "/"
+        serve.run(build_app(self.args), name=APP_NAME, route_prefix=route, blocking=False)
+        self._wait_healthy()
+        self.startup_s = time.perf_counter() - started
+        return self
+
+    def _wait_healthy(self, timeout_s: float = 300) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            status: Any = serve.status().applications.get(APP_NAME)
+            if status is not None and str(status.status).endswith("RUNNING"):
+                return
+            if status is not None and str(status.status).endswith("DEPLOY_FAILED"):
+                raise RuntimeError(f"the Serve application failed to deploy: {status.message}")
+            time.sleep(0.2)
+        raise TimeoutError("the Serve application did not become ready in time")
+
+    def close(self) -> None:
+        try:
+            serve.shutdown()  # type: ignore[no-untyped-call]
+        finally:
+            if self._started_ray:
+                ray.shutdown()
+                self._started_ray = False
+
+    def __enter__(self) -> ServiceRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Signed webhook callbacks that tell a client its video is ready (or failed)."""

@@ -1,0 +1,1 @@
+"""Observability for the HTTP service: Prometheus metrics and structured JSON logs."""

@@ -1,0 +1,1 @@
+"""Migration revisions, applied in order of their ``down_revision`` links."""

@@ -1,0 +1,1 @@
+"""The HTTP service: pure helpers the Ray Serve deployment builds on."""

@@ -1,0 +1,346 @@
+"""The dispatcher: claims recorded requests, drives their pipelines, and retries what may pass.
+
+Nothing here holds state that matters after a crash: the lease, attempt count and progress are
+in the database. While a pipeline runs, a heartbeat renews its lease and watches for a
+cancellation; a dispatcher that dies simply stops renewing, and another one resumes the request
+once the lease has expired. Every write of a pipeline carries its claim's fencing token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vividly_ray.domain.errors import (
+    ClarificationNeeded,
+    Conflict,
+    InternalError,
+    LeaseLost,
+    RefusedUnsafe,
+    StageFailed,
+)
+from vividly_ray.domain.models import ErrorInfo, VideoResult
+from vividly_ray.domain.status import RequestStatus
+from vividly_ray.observability.logs import bind_context, log_context
+from vividly_ray.persistence.dispatch_queue import Claim, SqlDispatchQueue
+from vividly_ray.pipeline.orchestrator import VideoPipeline
+from vividly_ray.pipeline.ports import StatusTracker
+
+log = logging.getLogger("vividly.dispatch")
+
+
+class RequestWriter(Protocol):
+    """Fenced writes of request state (the repository, or the Tracker deployment's client)."""
+
+    def transition(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        message: str = "",
+        progress: int | None = None,
+        error: ErrorInfo | None = None,
+        token: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> object: ...
+
+    def progress(
+        self,
+        request_id: str,
+        percentage: int,
+        detail: str = "",
+        *,
+        token: int | None = None,
+        details: dict[str, Any] | None = None,
+        event_type: str = "progress",
+    ) -> object: ...
+
+    def merge_metadata(
+        self, request_id: str, values: dict[str, Any], *, token: int | None = None
+    ) -> object: ...
+
+
+class FencedTracker:
+    """The pipeline's StatusTracker, bound to one claim: every write carries its token.
+
+    A token of None writes unfenced (a caller that holds no lease, such as the benchmark).
+    """
+
+    def __init__(self, writer: RequestWriter, token: int | None) -> None:
+        self._writer = writer
+        self._token = token
+
+    def transition(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        *,
+        message: str = "",
+        progress: int | None = None,
+        error: ErrorInfo | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> object:
+        return self._writer.transition(
+            request_id,
+            status,
+            message=message,
+            progress=progress,
+            error=error,
+            details=details,
+            token=self._token,
+        )
+
+    def progress(
+        self,
+        request_id: str,
+        percentage: int,
+        detail: str = "",
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> object:
+        return self._writer.progress(
+            request_id,
+            percentage,
+            detail,
+            details=details,
+            token=self._token,
+            event_type="scene" if details else "progress",
+        )
+
+    def annotate(self, request_id: str, values: dict[str, Any]) -> object:
+        return self._writer.merge_metadata(request_id, values, token=self._token)
+
+
+# Builds the pipeline for one claim: the tracker to write through and an event that is set when
+# the work should stop (cancelled, or the lease was lost).
+PipelineFactory = Callable[[StatusTracker, threading.Event], VideoPipeline]
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    lease_s: float
+    max_attempts: int
+    retry_base_s: float
+    retry_cap_s: float = 300.0
+
+    @property
+    def heartbeat_s(self) -> float:
+        return max(0.2, self.lease_s / 3)
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.retry_cap_s, self.retry_base_s * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claim ended, for logs, metrics and tests."""
+
+    request_id: str
+    status: str  # completed | clarification_needed | failed | retry | cancelled | lease_lost
+    result: VideoResult | None = None
+    detail: str = ""
+
+
+class Dispatcher:
+    """Claims requests one at a time and runs each to an outcome."""
+
+    def __init__(
+        self,
+        queue: SqlDispatchQueue,
+        writer: RequestWriter,
+        pipelines: PipelineFactory,
+        policy: DispatchPolicy,
+        owner: str,
+    ) -> None:
+        self._queue = queue
+        self._writer = writer
+        self._pipelines = pipelines
+        self._policy = policy
+        self.owner = owner
+
+    def run_next(self) -> Outcome | None:
+        """Claim the next runnable request and drive it; None when there is nothing to do."""
+        claim = self._queue.claim(self.owner, self._policy.lease_s, self._policy.max_attempts)
+        if claim is None:
+            return None
+        return self.drive(claim)
+
+    def drive(self, claim: Claim) -> Outcome:
+        record = claim.record
+        with log_context(request_id=claim.request_id, correlation_id=record.correlation_id):
+            log.info(
+                "claimed",
+                extra={"fields": {"attempt": claim.attempt, "stage": record.status.value}},
+            )
+            stop = threading.Event()
+            heartbeat = _Heartbeat(self._queue, claim, self._policy, stop)
+            heartbeat.start()
+            try:
+                return self._run(claim, stop)
+            finally:
+                heartbeat.finish()
+
+    def _run(self, claim: Claim, stop: threading.Event) -> Outcome:
+        request_id = claim.request_id
+        record = claim.record
+        pipeline = self._pipelines(FencedTracker(self._writer, claim.token), stop)
+        try:
+            result = pipeline.run(request_id, record.to_request(), resume_from=record.status)
+        except ClarificationNeeded as exc:
+            self._queue.release(request_id, claim.token)
+            return Outcome(request_id, "clarification_needed", detail=exc.message)
+        except RefusedUnsafe as exc:
+            return Outcome(request_id, "failed", detail=exc.message)
+        except LeaseLost as exc:
+            log.warning("lease lost", extra={"fields": {"reason": exc.message}})
+            return Outcome(request_id, "lease_lost", detail=exc.message)
+        except Conflict as exc:  # cancelled while running
+            log.info("stopped", extra={"fields": {"reason": exc.message}})
+            return Outcome(request_id, "cancelled", detail=exc.message)
+        except InternalError as exc:
+            return Outcome(request_id, "failed", detail=exc.message)
+        except StageFailed as exc:
+            if stop.is_set() and self._cancelled(request_id):
+                return Outcome(request_id, "cancelled", detail="cancelled")
+            if not exc.retryable:
+                return Outcome(request_id, "failed", detail=exc.message)
+            return self._retry_or_fail(claim, exc)
+        return Outcome(request_id, "completed", result=result)
+
+    def _retry_or_fail(self, claim: Claim, failure: StageFailed) -> Outcome:
+        request_id = claim.request_id
+        if claim.attempt >= self._policy.max_attempts:
+            error = ErrorInfo(
+                failure.stage,
+                "retries_exhausted",
+                f"{failure.reason} (gave up after {claim.attempt} attempts)",
+            )
+            with contextlib.suppress(LeaseLost, Conflict):
+                self._writer.transition(
+                    request_id,
+                    RequestStatus.FAILED,
+                    message=error.message,
+                    error=error,
+                    token=claim.token,
+                )
+            return Outcome(request_id, "failed", detail=error.message)
+        delay = self._policy.backoff(claim.attempt)
+        try:
+            self._queue.retry_later(request_id, claim.token, delay, failure.message)
+        except (LeaseLost, Conflict):
+            return Outcome(request_id, "lease_lost", detail="lost while scheduling a retry")
+        log.warning(
+            "retry scheduled",
+            extra={"fields": {"attempt": claim.attempt, "delay_s": delay, "stage": failure.stage}},
+        )
+        return Outcome(request_id, "retry", detail=failure.message)
+
+    def _cancelled(self, request_id: str) -> bool:
+        try:
+            status = self._queue.renew(request_id, -1, self._policy.lease_s)
+        except LeaseLost:
+            return False
+        return status is RequestStatus.CANCELLED
+
+
+class _Heartbeat:
+    """Renews a claim's lease until finished; sets ``stop`` on cancellation or a lost lease."""
+
+    def __init__(
+        self,
+        queue: SqlDispatchQueue,
+        claim: Claim,
+        policy: DispatchPolicy,
+        stop: threading.Event,
+    ) -> None:
+        self._queue = queue
+        self._claim = claim
+        self._policy = policy
+        self._stop = stop
+        self._done = threading.Event()
+        self._context = {"request_id": claim.request_id}
+        self._thread = threading.Thread(target=self._loop, name="lease-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        with bind_context(self._context):
+            while not self._done.wait(self._policy.heartbeat_s):
+                try:
+                    status = self._queue.renew(
+                        self._claim.request_id, self._claim.token, self._policy.lease_s
+                    )
+                except LeaseLost:
+                    log.warning("lease lost at heartbeat")
+                    self._stop.set()
+                    return
+                except Exception:  # the database may be briefly away; the lease has slack
+                    log.exception("heartbeat failed")
+                    continue
+                if status is RequestStatus.CANCELLED:
+                    log.info("cancellation seen at heartbeat")
+                    self._stop.set()
+                    return
+
+
+def dispatch_forever(
+    dispatcher: Dispatcher,
+    slots: int,
+    stopping: threading.Event,
+    poll_s: float,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> None:
+    """Keep up to ``slots`` pipelines running until ``stopping`` is set."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    running: set[Future[Outcome | None]] = set()
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="pipeline") as pool:
+        while not stopping.is_set():
+            while len(running) < slots and not stopping.is_set():
+                try:
+                    claim = dispatcher._queue.claim(
+                        dispatcher.owner,
+                        dispatcher._policy.lease_s,
+                        dispatcher._policy.max_attempts,
+                    )
+                except Exception:
+                    log.exception("claim failed")
+                    claim = None
+                if claim is None:
+                    break
+                running.add(pool.submit(dispatcher.drive, claim))
+            if running:
+                done, _ = wait(running, timeout=poll_s, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.discard(future)
+                    _report(future, on_outcome)
+            else:
+                stopping.wait(poll_s)
+        for future in running:
+            _report(future, on_outcome, wait_s=None)
+
+
+def _report(
+    future: Any, on_outcome: Callable[[Outcome], None] | None, wait_s: float | None = 0
+) -> None:
+    try:
+        outcome = future.result(timeout=wait_s)
+    except Exception:
+        log.exception("pipeline crashed")
+        return
+    if outcome is not None and on_outcome is not None:
+        on_outcome(outcome)
+
+
+def sleep_until(deadline: float) -> None:
+    time.sleep(max(0.0, deadline - time.monotonic()))

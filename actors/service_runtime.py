@@ -15,7 +15,7 @@ import ray
 from ray import serve
 
 from actors.app import AppArgs, build_app
-from vividly_ray.settings import Settings
+from vividly_ray.settings import Settings, settings_env
 
 APP_NAME = "vividly"
 
@@ -40,7 +40,7 @@ class ServiceRuntime:
             # A laptop cluster needs no token; a joined cluster brings its own settings.
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             # Workers read the same settings from the environment they inherit.
-            os.environ["VIVIDLY_HOME"] = str(self.settings.home)
+            os.environ.update(settings_env(self.settings))
             address = self.settings.ray_address or "local"
             ray.init(
                 address=address,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from vividly_ray.domain.assessment import Assessment, Decision
+from vividly_ray.domain.blobs import BlobInfo
+from vividly_ray.domain.errors import BlobNotFound
 from vividly_ray.domain.models import (
+    DELIVERED_FILES,
+    AssembledVideo,
+    ErrorInfo,
     Grade,
     Passage,
+    RenderSpec,
     Retrieval,
     RetrievedPassage,
     Scene,
@@ -21,9 +29,7 @@ from vividly_ray.domain.models import (
     VideoRequest,
 )
 from vividly_ray.domain.status import RequestStatus, check_transition
-from vividly_ray.media.assemble import AssembledVideo
 from vividly_ray.pipeline.ports import SceneDone
-from vividly_ray.validation.assess import Assessment, Decision
 
 SOURCE = SourceDocument(
     source_id="doc-1",
@@ -65,7 +71,7 @@ class FakeRetriever:
 
 
 class FakeWriter:
-    def write(self, request: VideoRequest, retrieval: Retrieval) -> Script:
+    def write(self, request: VideoRequest, retrieval: Retrieval, topic: str = "") -> Script:
         scenes = tuple(
             Scene(i, kind, f"Scene {i}", ("a point",), (f"Sentence {i}.",), ("doc-1",))
             for i, kind in enumerate(
@@ -83,27 +89,33 @@ class SequentialExecutor:
     error: Exception | None = None
 
     def run(
-        self, script: Script, on_scene_done: SceneDone
+        self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
         results = []
         for scene in script.scenes:
             if scene.index == self.fail_at and self.error is not None:
                 raise self.error
             timing = SentenceTiming(scene.narration[0], 0.4, 1.5)
-            audio = SceneAudio(scene.index, f"/audio/{scene.index}.wav", 2.0, (timing,), "k")
-            segment = SceneSegment(scene.index, f"/seg/{scene.index}.mp4", 2.0, "s")
+            audio = SceneAudio(scene.index, f"cache/audio/{scene.index}.wav", 2.0, (timing,), "k")
+            segment = SceneSegment(scene.index, f"cache/seg/{scene.index}.mp4", 2.0, "s")
             on_scene_done(audio, segment)
             results.append((audio, segment))
         return results
 
 
 class FakeAssembler:
+    """Writes a stand-in for each delivered file the assembler makes."""
+
     def assemble(
-        self, script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], out_dir: Path
+        self,
+        script: Script,
+        scenes: Sequence[tuple[SceneAudio, SceneSegment]],
+        spec: RenderSpec,
+        out_dir: Path,
     ) -> AssembledVideo:
         names = ("video.mp4", "captions.vtt", "captions.srt", "thumbnail.jpg")
         for name in names:
-            (out_dir / name).write_bytes(b"x")
+            (out_dir / name).write_bytes(f"{name} {spec.width}x{spec.height}".encode())
         starts = [2.0 * i for i in range(len(scenes))]
         return AssembledVideo(
             video_path=out_dir / names[0],
@@ -124,7 +136,9 @@ class FakeTracker:
     status: RequestStatus = RequestStatus.PENDING
     statuses: list[RequestStatus] = field(default_factory=list)
     progress_values: list[int] = field(default_factory=list)
-    error: str | None = None
+    error: ErrorInfo | None = None
+    details: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def transition(
         self,
@@ -133,7 +147,8 @@ class FakeTracker:
         *,
         message: str = "",
         progress: int | None = None,
-        error: str | None = None,
+        error: ErrorInfo | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         if status != self.status:
             check_transition(self.status, status)
@@ -143,6 +158,56 @@ class FakeTracker:
             self.progress_values.append(progress)
         if error is not None:
             self.error = error
+        if details:
+            self.details.append(details)
 
-    def progress(self, request_id: str, percentage: int, detail: str = "") -> None:
+    def progress(
+        self,
+        request_id: str,
+        percentage: int,
+        detail: str = "",
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         self.progress_values.append(percentage)
+        if details:
+            self.details.append(details)
+
+    def annotate(self, request_id: str, values: dict[str, Any]) -> None:
+        self.metadata.update(values)
+
+
+class MemoryBlobStore:
+    """The BlobStore port in memory."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+
+    def put_file(self, key: str, source: Path, content_type: str) -> BlobInfo:
+        return self.put_bytes(key, Path(source).read_bytes(), content_type)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> BlobInfo:
+        self.blobs[key] = (data, content_type)
+        return self._info(key)
+
+    def stat(self, key: str) -> BlobInfo | None:
+        return self._info(key) if key in self.blobs else None
+
+    def get_file(self, key: str, dest: Path) -> Path:
+        dest.write_bytes(self.get_bytes(key))
+        return dest
+
+    def get_bytes(self, key: str) -> bytes:
+        if key not in self.blobs:
+            raise BlobNotFound(key)
+        return self.blobs[key][0]
+
+    def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        yield self.get_bytes(key)[start : end + 1]
+
+    def _info(self, key: str) -> BlobInfo:
+        data, content_type = self.blobs[key]
+        return BlobInfo(key, len(data), str(hash(data)), content_type)
+
+
+DELIVERED = tuple(DELIVERED_FILES)

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'vividly.db').resolve()}"
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that reproduces ``settings`` in another process (a Ray worker)."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None or (name in ("database_url", "ray_address") and not value):
+            continue
+        env[_variable_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings; on any problem raise ConfigurationError naming every bad variable."""
     source = dict(os.environ if env is None else env)

@@ -28,6 +28,7 @@ from vividly_ray.media.assemble import AssembledVideo, VideoAssembler
 from vividly_ray.media.encoder import FfmpegSegmentEncoder
 from vividly_ray.media.ffmpeg import run_ffmpeg, segment_encode_args
 from vividly_ray.media.narration import join_narration
+from vividly_ray.storage.blobs import LocalBlobStore
 from vividly_ray.storage.cache import ContentCache
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def make_audio(folder: Path, index: int, seconds: float, sentences: Sequence[str
         SentenceTiming(text, round(0.4 + i * step, 3), round(0.4 + (i + 1) * step - 0.15, 3))
         for i, text in enumerate(sentences)
     )
-    return SceneAudio(index, str(path), seconds, timings, f"tone-{index}-{seconds}")
+    return SceneAudio(index, path.name, seconds, timings, f"tone-{index}-{seconds}")
 
 
 SCENES = (
@@ -106,6 +107,10 @@ class Built:
     video: AssembledVideo
     encoder: FfmpegSegmentEncoder
     runs: CountingRun
+    store: LocalBlobStore
+
+    def path(self, key: str) -> Path:
+        return self.store.path_of(key)
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +121,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         for scene, seconds in zip(SCENES, SECONDS, strict=True)
     ]
     runs = CountingRun()
-    encoder = FfmpegSegmentEncoder(WIDE, ContentCache(root / "cache"), root / "work", run=runs)
+    store = LocalBlobStore(root)
+    encoder = FfmpegSegmentEncoder(WIDE, ContentCache(store, root / "tmp"), root / "work", run=runs)
     segments = [encoder.encode(s, a) for s, a in zip(SCENES, audios, strict=True)]
-    video = VideoAssembler(root / "work").assemble(
-        SCRIPT, list(zip(audios, segments, strict=True)), root / "out"
+    video = VideoAssembler(store, root / "work").assemble(
+        SCRIPT, list(zip(audios, segments, strict=True)), WIDE, root / "out"
     )
-    return Built(audios, segments, video, encoder, runs)
+    return Built(audios, segments, video, encoder, runs, store)
 
 
 def container_seconds(container: av.container.InputContainer) -> float:
@@ -151,7 +157,7 @@ def test_segments_are_video_only_and_last_as_long_as_their_narration(built: Buil
     for audio, segment in zip(built.audios, built.segments, strict=True):
         assert not segment.reused
         assert segment.duration == pytest.approx(audio.duration, abs=0.001)
-        with av.open(segment.path) as container:
+        with av.open(built.path(segment.video_key)) as container:
             assert [s.type for s in container.streams] == ["video"]
             stream = container.streams.video[0]
             assert stream.codec_context.name == "h264"
@@ -161,7 +167,7 @@ def test_segments_are_video_only_and_last_as_long_as_their_narration(built: Buil
 
 def test_each_distinct_slide_is_encoded_once_at_its_reveal_time(built: Built) -> None:
     concept, audio = built.segments[1], built.audios[1]
-    with av.open(concept.path) as container:
+    with av.open(built.path(concept.video_key)) as container:
         times = [float(f.time) for f in container.decode(video=0)]
     starts = [s.start for s in audio.sentences]
     # Title alone, then one state per bullet, then the single closing tick.
@@ -171,13 +177,13 @@ def test_each_distinct_slide_is_encoded_once_at_its_reveal_time(built: Built) ->
 
 def test_second_encode_is_served_from_the_cache_without_ffmpeg(built: Built) -> None:
     before_calls = built.runs.calls
-    before_mtime = Path(built.segments[1].path).stat().st_mtime_ns
+    before_mtime = built.path(built.segments[1].video_key).stat().st_mtime_ns
     again = built.encoder.encode(SCENES[1], built.audios[1])
     assert again.reused
-    assert again.path == built.segments[1].path
+    assert again.video_key == built.segments[1].video_key
     assert again.duration == built.segments[1].duration
     assert built.runs.calls == before_calls
-    assert Path(again.path).stat().st_mtime_ns == before_mtime
+    assert built.path(again.video_key).stat().st_mtime_ns == before_mtime
 
 
 # --- the assembled video -------------------------------------------------------------------
@@ -210,7 +216,7 @@ def test_segments_join_without_gaps_and_every_frame_decodes(built: Built) -> Non
     offsets = np.cumsum([0.0, *[s.duration for s in built.segments[:-1]]])
     expected: list[float] = []
     for offset, segment in zip(offsets, built.segments, strict=True):
-        with av.open(segment.path) as part:
+        with av.open(built.path(segment.video_key)) as part:
             expected += [offset + float(f.time) for f in part.decode(video=0)]
     assert times == pytest.approx(expected, abs=1e-3)
 
@@ -283,9 +289,12 @@ def test_thumbnail_is_a_jpeg_of_the_video_size(built: Built) -> None:
 
 def test_tall_request_gives_a_portrait_video(tmp_path: Path) -> None:
     audio = make_audio(tmp_path, 1, 2.2, SCENES[1].narration)
-    encoder = FfmpegSegmentEncoder(TALL, ContentCache(tmp_path / "cache"), tmp_path / "work")
+    store = LocalBlobStore(tmp_path)
+    encoder = FfmpegSegmentEncoder(TALL, ContentCache(store, tmp_path / "tmp"), tmp_path / "work")
     segment = encoder.encode(SCENES[1], audio)
-    video = VideoAssembler(tmp_path / "work").assemble(SCRIPT, [(audio, segment)], tmp_path / "out")
+    video = VideoAssembler(store, tmp_path / "work").assemble(
+        SCRIPT, [(audio, segment)], TALL, tmp_path / "out"
+    )
     with av.open(str(video.video_path)) as container:
         ctx = container.streams.video[0].codec_context
         assert (ctx.width, ctx.height) == (720, 1280)
@@ -299,10 +308,12 @@ def test_tall_request_gives_a_portrait_video(tmp_path: Path) -> None:
 def test_corrupt_segment_fails_assembly_with_ffmpegs_reason(built: Built, tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
-    segment = SceneSegment(0, str(broken), 2.0, "broken")
+    segment = SceneSegment(0, "broken.mp4", 2.0, "broken")
+    store = LocalBlobStore(tmp_path)
+    store.put_file(built.audios[0].wav_key, built.path(built.audios[0].wav_key), "audio/wav")
     with pytest.raises(StageFailed) as failure:
-        VideoAssembler(tmp_path / "work").assemble(
-            SCRIPT, [(built.audios[0], segment)], tmp_path / "out"
+        VideoAssembler(store, tmp_path / "work").assemble(
+            SCRIPT, [(built.audios[0], segment)], WIDE, tmp_path / "out"
         )
     assert failure.value.stage == "processing_video"
     assert "ffmpeg exited with status" in failure.value.reason
@@ -313,10 +324,13 @@ def test_corrupt_segment_fails_assembly_with_ffmpegs_reason(built: Built, tmp_pa
 def test_corrupt_narration_fails_assembly_naming_the_file(built: Built, tmp_path: Path) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF....WAVEjunk")
-    audio = SceneAudio(0, str(bad), 2.0, (), "bad")
+    audio = SceneAudio(0, "bad.wav", 2.0, (), "bad")
+    store = LocalBlobStore(tmp_path)
+    segment_key = built.segments[0].video_key
+    store.put_file(segment_key, built.path(segment_key), "video/mp4")
     with pytest.raises(StageFailed) as failure:
-        VideoAssembler(tmp_path / "work").assemble(
-            SCRIPT, [(audio, built.segments[0])], tmp_path / "out"
+        VideoAssembler(store, tmp_path / "work").assemble(
+            SCRIPT, [(audio, built.segments[0])], WIDE, tmp_path / "out"
         )
     assert failure.value.stage == "processing_video"
     assert "bad.wav" in failure.value.reason

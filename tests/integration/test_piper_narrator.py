@@ -10,6 +10,7 @@ import pytest
 from vividly_ray.domain.models import Grade, Scene, SceneKind
 from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.speech.timing import SCENE_LEAD_SECONDS, SCENE_TAIL_SECONDS
+from vividly_ray.storage.blobs import LocalBlobStore
 from vividly_ray.storage.cache import ContentCache
 
 pytestmark = pytest.mark.integration
@@ -27,9 +28,10 @@ SCENE = Scene(
 
 
 def test_narration_has_exact_sentence_timings(tmp_path: Path) -> None:
-    narrator = PiperNarrator(ContentCache(tmp_path), threads=1)
+    store = LocalBlobStore(tmp_path / "blobs")
+    narrator = PiperNarrator(ContentCache(store, tmp_path / "tmp"), threads=1)
     audio = narrator.narrate(SCENE, Grade(5))
-    with wave.open(audio.wav_path) as wav:
+    with wave.open(str(store.path_of(audio.wav_key))) as wav:
         assert wav.getnchannels() == 1 and wav.getsampwidth() == 2
         duration = wav.getnframes() / wav.getframerate()
     assert audio.duration == pytest.approx(duration)
@@ -43,12 +45,13 @@ def test_narration_has_exact_sentence_timings(tmp_path: Path) -> None:
 
 
 def test_same_text_and_voice_reuse_the_cached_audio(tmp_path: Path) -> None:
-    cache = ContentCache(tmp_path)
+    store = LocalBlobStore(tmp_path / "blobs")
+    cache = ContentCache(store, tmp_path / "tmp")
     first = PiperNarrator(cache).narrate(SCENE, Grade(5))
-    stamp = Path(first.wav_path).stat().st_mtime_ns
+    stamp = store.path_of(first.wav_key).stat().st_mtime_ns
     again = PiperNarrator(cache).narrate(SCENE, Grade(5))
     assert again == first
-    assert Path(again.wav_path).stat().st_mtime_ns == stamp
+    assert store.path_of(again.wav_key).stat().st_mtime_ns == stamp
     younger = PiperNarrator(cache).narrate(SCENE, Grade(1))
     assert younger.content_key != first.content_key
     assert younger.duration > first.duration

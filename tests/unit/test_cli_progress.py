@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from rich.console import Console
-from vividly_ray.cli_progress import ConsoleProgress
 
+from actors.cli_progress import ConsoleProgress
 from vividly_ray.domain.status import RequestStatus
 
 

@@ -78,10 +78,11 @@ class VideoAssembler:
         try:
             wavs, videos = [], []
             for number, (audio, segment) in enumerate(scenes):
-                wavs.append(self.blobs.get_file(audio.wav_key, scratch / f"audio-{number}.wav"))
-                videos.append(
-                    self.blobs.get_file(segment.video_key, scratch / f"segment-{number}.mp4")
-                )
+                # Local names keep the blob's own name, so an ffmpeg error still names it.
+                wav_name = f"{number:03d}-{Path(audio.wav_key).name}"
+                video_name = f"{number:03d}-{Path(segment.video_key).name}"
+                wavs.append(self.blobs.get_file(audio.wav_key, scratch / wav_name))
+                videos.append(self.blobs.get_file(segment.video_key, scratch / video_name))
             narration = scratch / "narration.wav"
             join_narration(
                 [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration

@@ -125,11 +125,14 @@ class VideoPipeline:
 
             stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline, reached)
             video = self._ports.assembler.assemble(script, scenes, spec, out_dir)
+
+            stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline, reached)
+            # The manifest records the whole timeline, so it is written as the request completes:
+            # its files are stored first and the completed transition is the last write.
+            timeline.enter(RequestStatus.COMPLETED)
             manifest = build_manifest(request_id, request, script, scenes, video, timeline)
             (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
             files = self._deliver(request_id, out_dir)
-
-            stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline, reached)
             self._ports.tracker.annotate(
                 request_id,
                 {
@@ -139,9 +142,10 @@ class VideoPipeline:
                     "scenes_reused": sum(1 for _, seg in scenes if seg.reused),
                 },
             )
-            stage = self._enter(
-                request_id, RequestStatus.COMPLETED, timeline, reached, "video delivered"
+            self._ports.tracker.transition(
+                request_id, RequestStatus.COMPLETED, message="video delivered", progress=100
             )
+            self._listener.stage(RequestStatus.COMPLETED)
         except (ClarificationNeeded, RefusedUnsafe, LeaseLost, Conflict):
             raise
         except StageFailed as exc:

@@ -4,8 +4,8 @@ Pure of Ray: the Serve Gateway wraps this app with ``@serve.ingress``, and tests
 the real database directly. Long work never runs here; intake records the row and returns 202.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures at
+# runtime, and the dependency aliases defined inside ``create_app`` must resolve.
 import asyncio
 import json
 import logging

@@ -25,6 +25,7 @@ from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
 from vividly_ray.pipeline.ports import PipelineListener, SceneExecutor, StatusTracker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
+from vividly_ray.script.pacing import EstimatedPacing
 from vividly_ray.settings import Settings
 from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.storage.blobs import LocalBlobStore
@@ -134,5 +135,6 @@ def build_pipeline(
         tracker=tracker,
         blobs=blobs,
         scratch=Path(settings.work_dir) / "requests",
+        pacing=EstimatedPacing(),
     )
     return VideoPipeline(ports, listener)

@@ -39,7 +39,7 @@ from vividly_ray.persistence.records import EventRecord
 from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
 from vividly_ray.pipeline.ports import SceneDone, StatusTracker
-from vividly_ray.service.dispatch import DispatchPolicy, Dispatcher, Outcome
+from vividly_ray.service.dispatch import Dispatcher, DispatchPolicy, Outcome
 from vividly_ray.storage.blobs import LocalBlobStore
 
 pytestmark = pytest.mark.integration

@@ -192,7 +192,8 @@ def test_a_submission_is_recorded_as_pending_and_answered_with_202(
     assert record.request_metadata["resolution"] == "1080p"
     assert record.request_metadata["callback_url"] == PUBLIC_CALLBACK
     detail = client.get(f"/v1/videos/{request_id}", headers=a).json()
-    assert (detail["aspect"], detail["resolution"], detail["status"]) == ("9:16", "1080p", "pending")
+    shown = (detail["aspect"], detail["resolution"], detail["status"])
+    assert shown == ("9:16", "1080p", "pending")
 
 
 # -- idempotency ------------------------------------------------------------------------------
@@ -235,7 +236,9 @@ def test_an_idempotency_key_belongs_to_one_organization(
 
 
 def test_an_overlong_idempotency_key_is_refused(client: TestClient, a: dict[str, str]) -> None:
-    response = client.post("/v1/videos", json=VALID_BODY, headers={**a, "Idempotency-Key": "k" * 256})
+    response = client.post(
+        "/v1/videos", json=VALID_BODY, headers={**a, "Idempotency-Key": "k" * 256}
+    )
     assert "Idempotency-Key" in fields_of(problem(response, 422))
 
 
@@ -345,9 +348,7 @@ def test_a_private_callback_is_refused_unless_allowed(
     errors = fields_of(problem(strict.post("/v1/videos", json=body, headers=a), 422))
     assert set(errors) == {"callback_url"}
     assert stores.requests.list_requests("org-a")[0] == []
-    lenient = client_for(
-        policy=IntakePolicy(max_queue_depth=100, allow_private_callbacks=True)
-    )
+    lenient = client_for(policy=IntakePolicy(max_queue_depth=100, allow_private_callbacks=True))
     created = submit(lenient, a, body)
     assert stores.requests.get(created["id"]).request_metadata["callback_url"] == callback
 
@@ -474,8 +475,12 @@ def test_listing_filters_by_status(client: TestClient, a: dict[str, str]) -> Non
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=bogus", "status"), ("limit=0", "limit"), ("limit=101", "limit"),
-     ("cursor=bm90LWEtY3Vyc29y", "cursor")],
+    [
+        ("status=bogus", "status"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("cursor=bm90LWEtY3Vyc29y", "cursor"),
+    ],
 )
 def test_a_bad_listing_query_is_422(
     client: TestClient, a: dict[str, str], query: str, field: str

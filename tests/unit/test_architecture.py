@@ -29,3 +29,54 @@ def test_core_package_never_imports_ray_or_actors() -> None:
 
 def test_the_check_sees_an_import() -> None:
     assert "ray" in _imported_modules("import ray.serve as s\nfrom ray import get\n")
+
+
+def _vividly_imports(path: Path) -> set[str]:
+    """Full names of the vividly_ray modules a file imports (at any depth)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "vividly_ray":
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "vividly_ray")
+    return found
+
+
+def test_the_pipeline_depends_only_on_the_domain_and_itself() -> None:
+    allowed = ("vividly_ray.domain", "vividly_ray.pipeline")
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            name
+            for name in _vividly_imports(path)
+            if name != "vividly_ray" and not name.startswith(allowed)
+        )
+        for path in (PACKAGE / "pipeline").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_domain_depends_on_nothing_else_of_the_package() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            name for name in _vividly_imports(path) if not name.startswith("vividly_ray.domain")
+        )
+        for path in (PACKAGE / "domain").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_only_the_composition_root_picks_adapters() -> None:
+    """Edges build adapters through bootstrap, never by constructing them themselves."""
+    adapters = ("LocalBlobStore(", "PiperNarrator(", "OfflineScriptWriter(", "VideoAssembler(")
+    edges = [
+        *(PACKAGE.parent / "actors").rglob("*.py"),
+        *(PACKAGE.parent / "benchmarks").rglob("*.py"),
+    ]
+    offenders = [
+        f"{path.name}: {name}"
+        for path in edges
+        for name in adapters
+        if name in path.read_text("utf-8")
+    ]
+    assert offenders == []

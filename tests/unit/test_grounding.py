@@ -8,6 +8,7 @@ from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Grade, Passage, Retrieval, RetrievedPassage, VideoRequest
 from vividly_ray.library.store import load_index
 from vividly_ray.pipeline.grounding import require_material, retrieval_limit
+from vividly_ray.script.pacing import EstimatedPacing
 
 SENTENCE = "Evaporation turns liquid water into water vapor when the sun warms it. "
 
@@ -21,7 +22,7 @@ def _retrieval(words_of_text: int) -> Retrieval:
 def test_nothing_found_names_the_topic_and_the_fix() -> None:
     request = VideoRequest("How do vaccines work?", Grade(7), 2)
     with pytest.raises(StageFailed) as caught:
-        require_material(Retrieval("q", (), ()), request, "vaccines")
+        require_material(Retrieval("q", (), ()), request, "vaccines", EstimatedPacing())
     assert caught.value.stage == "retrieving"
     assert "'vaccines'" in caught.value.reason and "vividly library add" in caught.value.reason
 
@@ -29,11 +30,13 @@ def test_nothing_found_names_the_topic_and_the_fix() -> None:
 def test_too_little_material_for_the_minutes_asked_fails() -> None:
     request = VideoRequest("Explain evaporation", Grade(7), 5)
     with pytest.raises(StageFailed, match="too little for a 5-minute video"):
-        require_material(_retrieval(60), request, "evaporation")
+        require_material(_retrieval(60), request, "evaporation", EstimatedPacing())
 
 
 def test_enough_material_passes() -> None:
-    require_material(_retrieval(400), VideoRequest("Explain evaporation", Grade(7), 2), "x")
+    require_material(
+        _retrieval(400), VideoRequest("Explain evaporation", Grade(7), 2), "x", EstimatedPacing()
+    )
 
 
 def test_longer_videos_ask_for_more_passages() -> None:

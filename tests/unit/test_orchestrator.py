@@ -28,6 +28,7 @@ from vividly_ray.domain.errors import (
 from vividly_ray.domain.models import Aspect, Grade, Resolution, VideoRequest, delivered_key
 from vividly_ray.domain.status import PIPELINE, RequestStatus
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
+from vividly_ray.script.pacing import EstimatedPacing
 
 REQUEST = VideoRequest(question="Explain the water cycle", grade=Grade(5), minutes=1)
 
@@ -44,6 +45,7 @@ def _pipeline(
         tracker=tracker,
         blobs=blobs or MemoryBlobStore(),
         scratch=tmp_path / "scratch",
+        pacing=EstimatedPacing(),
     )
     ports.update(overrides)
     return VideoPipeline(PipelinePorts(**ports))  # type: ignore[arg-type]

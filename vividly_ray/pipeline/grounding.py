@@ -11,7 +11,7 @@ import math
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Retrieval, VideoRequest
-from vividly_ray.script.pacing import text_seconds
+from vividly_ray.pipeline.ports import SpeechPacing
 
 MIN_MATERIAL_SHARE = 0.5  # on-topic text must be able to fill at least half the video
 BASE_PASSAGES = 12
@@ -23,7 +23,9 @@ def retrieval_limit(request: VideoRequest) -> int:
     return BASE_PASSAGES + PASSAGES_PER_MINUTE * math.ceil(request.minutes)
 
 
-def require_material(retrieval: Retrieval, request: VideoRequest, topic: str) -> None:
+def require_material(
+    retrieval: Retrieval, request: VideoRequest, topic: str, pacing: SpeechPacing
+) -> None:
     """Raise StageFailed("retrieving", ...) unless the passages can ground the video."""
     subject = topic or request.question
     if not retrieval.passages:
@@ -31,7 +33,7 @@ def require_material(retrieval: Retrieval, request: VideoRequest, topic: str) ->
             "retrieving",
             f"the library has no material on {subject!r}; add some with `vividly library add PATH`",
         )
-    available = text_seconds(" ".join(p.passage.text for p in retrieval.passages), request.grade)
+    available = pacing.seconds(" ".join(p.passage.text for p in retrieval.passages), request.grade)
     wanted = request.minutes * 60
     if available < MIN_MATERIAL_SHARE * wanted:
         raise StageFailed(

@@ -55,6 +55,7 @@ from vividly_ray.pipeline.ports import (
     SceneExecutor,
     ScriptWriter,
     SilentListener,
+    SpeechPacing,
     StatusTracker,
 )
 from vividly_ray.pipeline.serialize import script_to_dict
@@ -75,6 +76,7 @@ class PipelinePorts:
     tracker: StatusTracker
     blobs: BlobStore
     scratch: Path
+    pacing: SpeechPacing
 
 
 class VideoPipeline:
@@ -108,7 +110,7 @@ class VideoPipeline:
             retrieval = self._ports.retriever.retrieve(
                 request.effective_question, request.grade, retrieval_limit(request), topic=topic
             )
-            require_material(retrieval, request, topic)
+            require_material(retrieval, request, topic, self._ports.pacing)
 
             stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline, reached)
             script = self._ports.writer.write(request, retrieval, assessment.topic)

@@ -38,6 +38,7 @@ __all__ = [
     "ScriptWriter",
     "SegmentEncoder",
     "SilentListener",
+    "SpeechPacing",
     "StatusTracker",
 ]
 
@@ -52,6 +53,12 @@ class Retriever(Protocol):
     """Finds ranked passages for a question in the OER library."""
 
     def retrieve(self, query: str, grade: Grade, limit: int = 12, topic: str = "") -> Retrieval: ...
+
+
+class SpeechPacing(Protocol):
+    """How long a text takes to narrate for a grade (the voice's measured speaking rate)."""
+
+    def seconds(self, text: str, grade: Grade) -> float: ...
 
 
 class ScriptWriter(Protocol):

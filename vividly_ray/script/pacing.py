@@ -85,3 +85,10 @@ def script_seconds(script: Script) -> float:
 def text_seconds(text: str, grade: Grade) -> float:
     """Estimated length of ``text`` spoken as one scene."""
     return narration_seconds(split_sentences(text), grade)
+
+
+class EstimatedPacing:
+    """The SpeechPacing port from the bundled voice's measured speaking rate."""
+
+    def seconds(self, text: str, grade: Grade) -> float:
+        return text_seconds(text, grade)

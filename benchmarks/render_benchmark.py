@@ -65,9 +65,7 @@ def run_sequential(settings: Settings, request: VideoRequest) -> dict[str, Any]:
     narrator = build_narrator(settings, threads=threads)
     narrator.warm_up()
     stores, intake = local_intake(settings)
-    executor = InProcessSceneExecutor(
-        narrator, lambda spec: build_encoder(settings, spec, threads)
-    )
+    executor = InProcessSceneExecutor(narrator, lambda spec: build_encoder(settings, spec, threads))
     pipeline = build_pipeline(
         settings,
         executor=executor,

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_base_seconds: float = Field(default=2.0, ge=0, le=600)
     pipelines_per_dispatcher: int = Field(default=2, ge=1, le=64)
-    poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    poll_seconds: float = Field(default=0.25, gt=0, le=60)
     # Webhooks.
     webhook_allow_private: bool = Field(
         default=False, description="allow callback URLs on loopback/private networks"

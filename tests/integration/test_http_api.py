@@ -417,6 +417,18 @@ def test_a_full_queue_answers_503_with_retry_after(
     assert {r.status for r in records} == {RequestStatus.PENDING}
 
 
+def test_a_full_queue_still_answers_a_replay_of_an_accepted_request(
+    client_for: ClientFactory, stores: Stores, a: dict[str, str]
+) -> None:
+    busy = client_for(policy=IntakePolicy(max_queue_depth=1, allow_private_callbacks=False))
+    headers = {**a, "Idempotency-Key": "accepted-once"}
+    first = submit(busy, headers)
+    replay = busy.post("/v1/videos", json=VALID_BODY, headers=headers)
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["id"] == first["id"]
+    assert len(stores.requests.list_requests("org-a")[0]) == 1
+
+
 def _away_from_a_minute_boundary(margin_s: float = 5.0) -> None:
     """The rate limit counts per wall-clock minute; keep one test inside one minute."""
     into = time.time() % 60

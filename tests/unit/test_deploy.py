@@ -35,3 +35,31 @@ def test_the_image_runs_the_projects_console_script_as_a_non_root_user() -> None
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert commands["ENTRYPOINT"][0] in scripts
     assert commands["USER"][0] not in ("root", "0")
+
+
+def test_serve_config_matches_rays_schema_and_the_app_builder() -> None:
+    import yaml
+    from ray.serve.schema import ServeDeploySchema
+
+    from actors.app import AppArgs
+
+    config = yaml.safe_load((ROOT / "deploy" / "serve_config.yaml").read_text())
+    schema = ServeDeploySchema.model_validate(config)
+    (app,) = schema.applications
+    assert app.import_path == "actors.app:build_app"
+    module, _, name = app.import_path.partition(":")
+    import importlib
+
+    assert callable(getattr(importlib.import_module(module), name))
+    args = AppArgs.model_validate(app.args)
+    assert args.narrator_cpus * args.narrator_max_replicas < 2  # fits two cores with the rest
+
+
+def test_the_app_builder_refuses_unknown_sizes() -> None:
+    import pydantic
+    import pytest
+
+    from actors.app import AppArgs
+
+    with pytest.raises(pydantic.ValidationError):
+        AppArgs.model_validate({"narrator_cpus": 0})

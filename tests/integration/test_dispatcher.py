@@ -86,6 +86,13 @@ class FakeRetriever:
         return Retrieval(query, (RetrievedPassage(passage, 3.0),), (SOURCE,))
 
 
+class FakePacing:
+    """About 150 words a minute, whatever the grade."""
+
+    def seconds(self, text: str, grade: Grade) -> float:
+        return len(text.split()) / 2.5
+
+
 @dataclass
 class FakeWriter:
     run_number: Callable[[], int]
@@ -178,6 +185,7 @@ class Rig:
             tracker=tracker,
             blobs=self.blobs,
             scratch=self.scratch,
+            pacing=FakePacing(),
         )
         return VideoPipeline(ports)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from vividly_ray.domain.errors import Conflict, InvalidRequest, LeaseLost, RequestNotFound
+from vividly_ray.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    LeaseLost,
+    RequestNotFound,
+    VividlyError,
+)
 from vividly_ray.domain.models import ErrorInfo, VideoRequest
 from vividly_ray.domain.status import RequestStatus, check_transition
 from vividly_ray.persistence.database import Database
@@ -49,6 +57,43 @@ class SqlRequestRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._sessions = db.sessions
+        self._batch: ContextVar[Session | None] = ContextVar("batch_session", default=None)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """The batch's transaction inside ``apply_batch``, else a transaction of its own."""
+        batch = self._batch.get()
+        if batch is not None:
+            yield batch
+            return
+        with self._sessions.begin() as session:
+            yield session
+
+    def apply_batch(
+        self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]
+    ) -> list[Any]:
+        """Run several writes (transition, progress, merge_metadata) in one transaction.
+
+        Each write checks everything (the row, its token, the state machine) before it changes
+        anything, so a refused write leaves the transaction as it was: its error is returned in
+        its place and the others commit. A database error fails the whole batch.
+        """
+        allowed = {"transition", "progress", "merge_metadata"}
+        results: list[Any] = []
+        with self._sessions.begin() as session:
+            marker = self._batch.set(session)
+            try:
+                for name, args, kwargs in calls:
+                    if name not in allowed:
+                        results.append(InvalidRequest("write", f"unknown write {name!r}"))
+                        continue
+                    try:
+                        results.append(getattr(self, name)(*args, **kwargs))
+                    except VividlyError as exc:
+                        results.append(exc)
+            finally:
+                self._batch.reset(marker)
+        return results
 
     @classmethod
     def from_url(cls, url: str) -> SqlRequestRepository:
@@ -73,7 +118,7 @@ class SqlRequestRepository:
         first time; the same key with another fingerprint raises ``Conflict``.
         """
         if idempotency_key is not None:
-            existing = self._by_key(request.organization_id, idempotency_key, fingerprint)
+            existing = self.find_by_key(request.organization_id, idempotency_key, fingerprint)
             if existing is not None:
                 return existing, False
         new_id = request_id or str(uuid.uuid4())
@@ -104,7 +149,7 @@ class SqlRequestRepository:
         except IntegrityError:
             # A concurrent submission with the same key (or id) won the race.
             if idempotency_key is not None:
-                existing = self._by_key(request.organization_id, idempotency_key, fingerprint)
+                existing = self.find_by_key(request.organization_id, idempotency_key, fingerprint)
                 if existing is not None:
                     return existing, False
             if request_id is not None:
@@ -114,9 +159,10 @@ class SqlRequestRepository:
                     raise Conflict(f"request id {request_id} is already in use") from None
             raise
 
-    def _by_key(
+    def find_by_key(
         self, organization_id: str | None, key: str, fingerprint: str | None
     ) -> RequestRecord | None:
+        """The request made earlier with this key, or None; another body raises ``Conflict``."""
         with self._sessions() as session:
             row = session.scalars(
                 select(ContentRequest).where(
@@ -217,7 +263,7 @@ class SqlRequestRepository:
         details: dict[str, Any] | None = None,
     ) -> RequestRecord:
         """Move to ``status``; a repeat of the current status is a no-op (idempotent retries)."""
-        with self._sessions.begin() as session:
+        with self._write() as session:
             row = self._lock(session, request_id, token)
             current = RequestStatus(row.status)
             if current == status:
@@ -269,7 +315,7 @@ class SqlRequestRepository:
         event_type: str = "progress",
     ) -> RequestRecord:
         """Raise progress to ``percentage``; a lower value records nothing."""
-        with self._sessions.begin() as session:
+        with self._write() as session:
             row = self._lock(session, request_id, token)
             status = RequestStatus(row.status)
             if status.is_terminal:
@@ -283,7 +329,7 @@ class SqlRequestRepository:
     def merge_metadata(
         self, request_id: str, values: dict[str, Any], *, token: int | None = None
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._write() as session:
             row = self._lock(session, request_id, token)
             row.request_metadata = {**(row.request_metadata or {}), **values}
 

@@ -170,7 +170,17 @@ class Intake:
         fingerprint: str | None = None,
         request_id: str | None = None,
     ) -> tuple[RequestRecord, bool]:
-        """Record an already parsed request (the CLI parses its own flags)."""
+        """Record an already parsed request (the CLI parses its own flags).
+
+        A replay of an accepted request is answered even when the queue is full: only new
+        work is refused.
+        """
+        if idempotency_key is not None:
+            existing = self._requests.find_by_key(
+                request.organization_id, idempotency_key, fingerprint
+            )
+            if existing is not None:
+                return existing, False
         if self._requests.pending_count() >= self._policy.max_queue_depth:
             raise Overloaded(
                 f"{self._policy.max_queue_depth} requests are already waiting; try again shortly",

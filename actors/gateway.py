@@ -23,6 +23,18 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 log = logging.getLogger("vividly.gateway")
 
 
+def _schema_ready(url: str) -> dict[str, str]:
+    from vividly_ray.persistence.migrate import current_revision, head_revision
+
+    try:
+        current, head = current_revision(url), head_revision()
+    except Exception as exc:  # unreachable database: the database check reports it
+        return {"schema": f"unknown: {type(exc).__name__}"}
+    if current != head:
+        return {"schema": f"at revision {current}, the code needs {head}: run `vividly db upgrade`"}
+    return {"schema": ""}
+
+
 def _pools_ready() -> dict[str, str]:
     """Every deployment of this application is running (Serve's own view)."""
     try:
@@ -64,7 +76,7 @@ def build_gateway_app() -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         file_url_ttl_s=settings.file_url_ttl_s,
         web_dir=WEB_DIR,
-        readiness=_pools_ready,
+        readiness=lambda: {**_schema_ready(settings.effective_database_url), **_pools_ready()},
     )
     return create_app(services)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,6 +49,7 @@ class Receiver:
     secret: str
     url: str = ""
     answers: list[int] = field(default_factory=lambda: [204])
+    delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,6 +62,7 @@ class Receiver:
         with self.lock:
             self.received.append(Received(headers, body, verified))
             answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        time.sleep(self.delay_s)
         return answer if verified else 401
 
 
@@ -284,3 +287,57 @@ def test_a_refusal_that_cannot_pass_is_not_retried(rig: Rig) -> None:
     (row,) = rig.deliveries(request_id)
     assert row.state == "failed" and row.attempts == 1
     assert [(a.delivered, a.status_code) for a in rig.outbox.attempts(request_id)] == [(False, 410)]
+
+
+def test_relays_running_side_by_side_send_each_attempt_once(rig: Rig) -> None:
+    rig.receiver.answers = [503, 204]
+    rig.receiver.delay_s = 0.5
+    request_id = rig.new_request()
+    rig.complete(request_id)
+    relays = [rig.relay() for _ in range(3)]
+
+    def round_of_deliveries() -> list[int]:
+        barrier = threading.Barrier(len(relays))
+        attempted: list[int] = []
+
+        def run(relay: WebhookRelay) -> None:
+            barrier.wait(timeout=10)
+            attempted.append(relay.deliver_due())
+
+        threads = [threading.Thread(target=run, args=(relay,)) for relay in relays]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        return attempted
+
+    first = round_of_deliveries()
+    rig.make_due()
+    second = round_of_deliveries()
+
+    assert sorted(first) == [0, 0, 1] and sorted(second) == [0, 0, 1]
+    assert len(rig.receiver.received) == 2
+    attempts = rig.outbox.attempts(request_id)
+    assert [(a.attempt, a.delivered, a.status_code) for a in attempts] == [
+        (1, False, 503),
+        (2, True, 204),
+    ]
+    (row,) = rig.deliveries(request_id)
+    assert row.state == "delivered" and row.attempts == 2
+
+
+def test_a_delivery_held_by_a_relay_that_died_is_sent_once_the_hold_passes(rig: Rig) -> None:
+    request_id = rig.new_request()
+    rig.complete(request_id)
+    hold_s = 0.4
+
+    held = rig.outbox.claim_due(limit=10, hold_s=hold_s)
+
+    assert [w.request_id for w in held] == [request_id]
+    assert rig.outbox.claim_due(limit=10, hold_s=hold_s) == []
+    assert rig.relay().deliver_due() == 0
+    assert rig.receiver.received == [] and rig.outbox.attempts(request_id) == []
+    time.sleep(hold_s + 0.15)
+    assert rig.relay().deliver_due() == 1
+    assert [r.headers["webhook-id"] for r in rig.receiver.received] == [held[0].webhook_id]
+    assert [(a.attempt, a.delivered) for a in rig.outbox.attempts(request_id)] == [(1, True)]

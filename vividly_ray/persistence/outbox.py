@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from vividly_ray.persistence.database import Database
 from vividly_ray.persistence.orm import WebhookAttempt, WebhookDelivery, utcnow
@@ -59,6 +59,32 @@ class SqlWebhookOutbox:
                 )
                 for r in rows
             ]
+
+    def claim_due(self, limit: int, hold_s: float) -> list[DueWebhook]:
+        """Due deliveries, each held back from other relays for ``hold_s`` seconds.
+
+        Several relays (one per dispatcher replica) may run at once; only the relay whose
+        compare-and-set moves a delivery's ``next_attempt_at`` past now sends it. A relay that
+        dies mid-send leaves the delivery due again once ``hold_s`` has passed.
+        """
+        now = utcnow()
+        claimed: list[DueWebhook] = []
+        for webhook in self.due(limit):
+            with self._db.sessions.begin() as session:
+                result = session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.webhook_id == webhook.webhook_id,
+                        WebhookDelivery.state == "pending",
+                        WebhookDelivery.attempts == webhook.attempts,
+                        WebhookDelivery.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + timedelta(seconds=hold_s))
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(webhook)
+        return claimed
 
     def record(
         self,

@@ -17,7 +17,11 @@ class WebhookSender(Protocol):
 
 
 class WebhookRelay:
-    """One pass over the due webhooks; retried with backoff up to ``max_attempts``."""
+    """One pass over the due webhooks; retried with backoff up to ``max_attempts``.
+
+    Each delivery is claimed for ``hold_s`` seconds before it is sent (longer than a send can
+    take), so relays running side by side never send the same attempt twice.
+    """
 
     def __init__(
         self,
@@ -25,15 +29,17 @@ class WebhookRelay:
         accounts: SqlAccounts,
         sender: WebhookSender,
         max_attempts: int,
+        hold_s: float = 120.0,
     ) -> None:
         self._outbox = outbox
         self._accounts = accounts
         self._sender = sender
         self._max_attempts = max_attempts
+        self._hold_s = hold_s
 
     def deliver_due(self, limit: int = 20) -> int:
         """Try every due delivery once; returns how many were attempted."""
-        due = self._outbox.due(limit)
+        due = self._outbox.claim_due(limit, self._hold_s)
         for webhook in due:
             secret = self._accounts.webhook_secret(webhook.organization_id or "local")
             message = WebhookMessage(

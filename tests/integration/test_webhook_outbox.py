@@ -139,7 +139,7 @@ def rig(database_url: str) -> Iterator[Rig]:
     receiver = Receiver(secret=accounts.webhook_secret(ORG))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     sender = HttpWebhookSender(timeout_s=5.0, allow_private=True)
     try:

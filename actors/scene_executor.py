@@ -18,6 +18,7 @@ from actors.errors import unwrapped
 from actors.pools import encode_scene
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegment, Script
+from vividly_ray.observability.logs import bind_context, current_context
 from vividly_ray.pipeline.ports import SceneDone
 
 POLL_S = 0.25
@@ -48,7 +49,13 @@ class ServeSceneExecutor:
         refs: list[Any] = []
         lock = threading.Lock()
 
+        context = current_context()  # this request's ids, for the logs of the scene threads
+
         def one(scene: Scene) -> tuple[SceneAudio, SceneSegment]:
+            with bind_context(context):
+                return scene_work(scene)
+
+        def scene_work(scene: Scene) -> tuple[SceneAudio, SceneSegment]:
             if self._stop.is_set():
                 raise StageFailed("generating_video", "stopped")
             audio: SceneAudio = unwrapped(

@@ -20,11 +20,22 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver's own transaction handling would start a transaction only at the
+            # first write, after a SELECT read the row: a fencing check and its write would
+            # not be one atomic step. Transactions are begun explicitly instead (below).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # SQLite has no row locks: IMMEDIATE takes the database's write lock up front, so a
+            # read-check-write (a lease token, a state transition) cannot interleave with
+            # another writer. Writes are short; readers wait at most that long.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(driver_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -320,7 +320,9 @@ class SqlRequestRepository:
             status = RequestStatus(row.status)
             if status.is_terminal:
                 return to_record(row)
-            if percentage > row.progress_percentage or (details and event_type != "progress"):
+            if min(percentage, 100) > row.progress_percentage or (
+                details and event_type != "progress"
+            ):
                 row.progress_percentage = max(row.progress_percentage, min(percentage, 100))
                 row.updated_at = utcnow()
                 self._append(session, row, event_type, detail, dict(details or {}))

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from vividly_ray.domain.errors import (
     ClarificationNeeded,
     Conflict,
+    IllegalTransition,
     InternalError,
     LeaseLost,
     RefusedUnsafe,
@@ -163,9 +165,13 @@ class Dispatcher:
         self._policy = policy
         self.owner = owner
 
+    def claim(self) -> Claim | None:
+        """Claim the next runnable request, or None when there is nothing to do."""
+        return self._queue.claim(self.owner, self._policy.lease_s, self._policy.max_attempts)
+
     def run_next(self) -> Outcome | None:
         """Claim the next runnable request and drive it; None when there is nothing to do."""
-        claim = self._queue.claim(self.owner, self._policy.lease_s, self._policy.max_attempts)
+        claim = self.claim()
         if claim is None:
             return None
         return self.drive(claim)
@@ -199,6 +205,20 @@ class Dispatcher:
         except LeaseLost as exc:
             log.warning("lease lost", extra={"fields": {"reason": exc.message}})
             return Outcome(request_id, "lease_lost", detail=exc.message)
+        except IllegalTransition as exc:  # a bug: the pipeline asked for a move it may not make
+            error_id = uuid.uuid4().hex[:12]
+            log.error("illegal transition %s: %s", error_id, exc.message)
+            with contextlib.suppress(LeaseLost, Conflict):
+                self._writer.transition(
+                    request_id,
+                    RequestStatus.FAILED,
+                    message=f"internal error {error_id}",
+                    error=ErrorInfo(
+                        record.status.value, "internal", f"internal error {error_id}", error_id
+                    ),
+                    token=claim.token,
+                )
+            return Outcome(request_id, "failed", detail=exc.message)
         except Conflict as exc:  # cancelled while running
             log.info("stopped", extra={"fields": {"reason": exc.message}})
             return Outcome(request_id, "cancelled", detail=exc.message)
@@ -308,11 +328,7 @@ def dispatch_forever(
         while not stopping.is_set():
             while len(running) < slots and not stopping.is_set():
                 try:
-                    claim = dispatcher._queue.claim(
-                        dispatcher.owner,
-                        dispatcher._policy.lease_s,
-                        dispatcher._policy.max_attempts,
-                    )
+                    claim = dispatcher.claim()
                 except Exception:
                     log.exception("claim failed")
                     claim = None

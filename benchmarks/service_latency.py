@@ -51,6 +51,23 @@ def submit_latency(client: httpx.Client, count: int) -> dict[str, float]:
     }
 
 
+def _wait_idle(client: httpx.Client, timeout_s: float = 300) -> None:
+    """Until no request is pending or held, so the timed requests run alone."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        values = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(client.get("/metrics").text)
+            for sample in family.samples
+        }
+        if values.get("vividly_queue_depth") == 0 and values.get("vividly_active_pipelines") == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the service did not become idle")
+
+
 def one_request(client: httpx.Client) -> dict[str, Any]:
     started = time.perf_counter()
     request_id = client.post("/v1/videos", json=QUESTION).json()["id"]
@@ -97,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup = client.post("/v1/videos", json=QUESTION).json()["id"]  # routes and pool
             client.post(f"/v1/videos/{warmup}/cancel")
             latency = submit_latency(client, args.requests)
-            time.sleep(2)
+            _wait_idle(client)
             cold = one_request(client)
             warm = one_request(client)
     report = {

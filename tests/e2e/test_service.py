@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,9 +18,8 @@ from typing import Any
 import av
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, fresh_schema
 from tests.e2e.serve_process import ServeProcess, create_key, service_env, sse_events
 from vividly_ray.notify.webhooks import verify
 
@@ -75,16 +73,9 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def plain_postgres_url() -> Iterator[str]:
     """A fresh schema, addressed the way the platform's secret does: plain postgresql://."""
-    schema = f"vividly_e2e_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    plain = "postgresql://" + POSTGRES_URL.split("://", 1)[1]
+    with fresh_schema(plain) as url:
+        yield url
 
 
 def _wait_for(

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from vividly_ray.domain.status import PIPELINE as STATUSES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VIVIDLY = REPO_ROOT / ".venv" / "bin" / "vividly"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,16 +42,7 @@ CHROMIUM_ARGS = [
 READY_TIMEOUT_S = 120
 STOP_GRACE_S = 20
 TERMINAL = ("completed", "failed", "cancelled")
-PIPELINE = (
-    "pending",
-    "validating",
-    "retrieving",
-    "generating_script",
-    "generating_video",
-    "processing_video",
-    "notifying",
-    "completed",
-)
+PIPELINE = tuple(status.value for status in STATUSES)
 
 pytestmark = [
     pytest.mark.e2e,

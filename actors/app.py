@@ -1,7 +1,7 @@
 """The Serve application: one typed builder composes every deployment with ``.bind()``.
 
     Gateway (FastAPI ingress) ──> Dispatcher (route-less) ──> Tracker, Narrator pool,
-                                                              ScriptWriter pool, encode tasks
+                                                              SegmentEncoder pool, ScriptWriter
 
 ``serve run actors.app:build_app`` and ``deploy/serve_config.yaml`` use ``build_app``; the CLI
 calls it with arguments taken from the settings. Fractional CPUs let the whole app schedule
@@ -18,7 +18,7 @@ from ray.serve import Application
 
 from actors.dispatcher import DispatcherDeployment
 from actors.gateway import Gateway
-from actors.pools import NarratorPool, ScriptWriterPool
+from actors.pools import NarratorPool, ScriptWriterPool, SegmentEncoderPool
 from actors.tracker import Tracker
 from vividly_ray.settings import Settings, load_settings
 
@@ -37,7 +37,10 @@ class AppArgs(BaseModel):
     narrator_max_replicas: int = Field(default=2, ge=1)
     narrator_cpus: float = Field(default=0.4, gt=0)
     narrator_threads: int = Field(default=1, ge=1)
+    narrator_max_ongoing: int = Field(default=1, ge=1)
+    encoder_replicas: int = Field(default=2, ge=1)
     encoder_cpus: float = Field(default=0.4, gt=0)
+    encoder_threads: int = Field(default=1, ge=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppArgs:
@@ -47,15 +50,16 @@ class AppArgs(BaseModel):
             narrator_cpus=min(settings.narrator_cpus, 0.4),
             narrator_threads=settings.narrator_threads,
             encoder_cpus=min(settings.encoder_cpus, 0.4),
+            encoder_threads=settings.encoder_threads,
         )
 
 
 def _narrators(args: AppArgs) -> Application:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": args.narrator_cpus},
-        # One synthesis at a time per replica keeps onnxruntime on its thread share; a short
-        # queue lets the router send the next scene to the least-loaded replica.
-        "max_ongoing_requests": 2,
+        # One synthesis at a time per replica keeps onnxruntime on its thread share (Serve runs
+        # a sync method on a thread pool, so a higher limit would synthesise concurrently).
+        "max_ongoing_requests": args.narrator_max_ongoing,
     }
     if args.narrator_max_replicas > args.narrator_min_replicas:
         options["autoscaling_config"] = {
@@ -78,6 +82,12 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         ray_actor_options={"num_cpus": parsed.tracker_cpus}, max_ongoing_requests=64
     ).bind()
     narrators = _narrators(parsed)
+    encoders = SegmentEncoderPool.options(  # type: ignore[attr-defined]
+        num_replicas=parsed.encoder_replicas,
+        ray_actor_options={"num_cpus": parsed.encoder_cpus},
+        # One encode at a time per replica: x264 gets its thread share, the router the rest.
+        max_ongoing_requests=1,
+    ).bind(parsed.encoder_threads)
     writers = ScriptWriterPool.options(  # type: ignore[attr-defined]
         num_replicas=parsed.writer_replicas,
         ray_actor_options={"num_cpus": parsed.writer_cpus},
@@ -89,13 +99,13 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         # Route-less: it only answers health checks and small status calls.
         max_ongoing_requests=4,
         health_check_period_s=5,
-    ).bind(tracker, narrators, writers, parsed.encoder_cpus)
+    ).bind(tracker, narrators, encoders, writers)
     app: Application = Gateway.options(  # type: ignore[attr-defined]
         num_replicas=parsed.gateway_replicas,
         ray_actor_options={"num_cpus": parsed.gateway_cpus},
         # Each open event stream holds a slot for its whole life.
         max_ongoing_requests=200,
-    ).bind(dispatcher, tracker, narrators, writers)
+    ).bind(dispatcher, tracker, narrators, encoders, writers)
     return app
 
 

@@ -56,7 +56,7 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
 
 @serve.deployment(name="Dispatcher")
 class DispatcherDeployment:
-    def __init__(self, tracker: Any, narrators: Any, writers: Any, encoder_cpus: float) -> None:
+    def __init__(self, tracker: Any, narrators: Any, encoders: Any, writers: Any) -> None:
         settings = load_settings()
         configure_logging(settings.log_level)
         self._settings = settings
@@ -66,12 +66,7 @@ class DispatcherDeployment:
         tracker_client = TrackerClient(tracker)
 
         def pipelines(tracked: StatusTracker, stop: threading.Event) -> VideoPipeline:
-            executor = ServeSceneExecutor(
-                narrators,
-                encoder_cpus=encoder_cpus,
-                encoder_threads=settings.encoder_threads,
-                stop=stop,
-            )
+            executor = ServeSceneExecutor(narrators, encoders, stop=stop)
             return build_pipeline(
                 settings,
                 executor=executor,
@@ -136,4 +131,8 @@ class DispatcherDeployment:
         return [{"request_id": o.request_id, "status": o.status} for o in self._outcomes]
 
     def __del__(self) -> None:
+        # Serve calls this when it stops the replica (an upgrade, a scale-down, shutdown):
+        # running requests are handed back so another dispatcher resumes them at once.
         self._stopping.set()
+        self._dispatcher.shutdown()
+        self._pipelines.join(timeout=10)

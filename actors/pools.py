@@ -1,11 +1,10 @@
-"""The scene pools: narrator and script-writer deployments, and the stateless encode task.
+"""The scene pools: narrator, segment-encoder and script-writer deployments.
 
 Each replica builds its adapter once, through the composition root, and delegates to it.
 """
 
 from __future__ import annotations
 
-import ray
 from ray import serve
 
 from vividly_ray.bootstrap import build_encoder, build_library, build_narrator, build_writer
@@ -45,7 +44,14 @@ class ScriptWriterPool:
         return self._writer.write(request, retrieval, topic)
 
 
-@ray.remote(max_retries=2)
-def encode_scene(spec: RenderSpec, threads: int, scene: Scene, audio: SceneAudio) -> SceneSegment:
-    """Draw and encode one scene; it can run on any node (inputs and output are blobs)."""
-    return build_encoder(load_settings(), spec, threads).encode(scene, audio)
+@serve.deployment(name="SegmentEncoder")
+class SegmentEncoderPool:
+    """Draws and encodes one scene at a time; any replica on any node (inputs and output are
+    blobs). Warm replicas, rather than a task per scene, spare each scene a worker start-up."""
+
+    def __init__(self, threads: int) -> None:
+        self._settings = load_settings()
+        self._threads = threads
+
+    def encode(self, spec: RenderSpec, scene: Scene, audio: SceneAudio) -> SceneSegment:
+        return build_encoder(self._settings, spec, self._threads).encode(scene, audio)

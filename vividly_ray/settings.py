@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     narrator_pool_size: int = Field(default=2, ge=1, le=64)
     narrator_threads: int = Field(default=1, ge=1, le=64)
     narrator_cpus: float = Field(default=0.5, gt=0, le=64, description="Ray CPUs per narrator")
-    encoder_cpus: float = Field(default=0.5, gt=0, le=64, description="Ray CPUs per encode task")
+    encoder_cpus: float = Field(
+        default=0.5, gt=0, le=64, description="Ray CPUs per segment encoder"
+    )
     encoder_threads: int = Field(default=1, ge=1, le=64)
     environment: str = Field(default="local", validation_alias="ENVIRONMENT")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")

@@ -464,3 +464,28 @@ def test_a_question_needing_clarification_waits_without_a_lease(rig: Rig) -> Non
     rig.repo.answer(request_id, "how rain forms")
     assert _run(dispatcher).status == "completed"
     assert rig.repo.get(request_id).to_request().clarifications == ("how rain forms",)
+
+
+def test_a_shutdown_hands_running_requests_back_at_once(rig: Rig) -> None:
+    request_id = rig.new_request()
+    dispatcher = rig.dispatcher(lease_s=30)  # a long lease: only the hand-back frees it early
+
+    def shut_down_mid_scene(run: int, scene: int, stop: threading.Event) -> None:
+        if run == 1 and scene == 1:
+            dispatcher.shutdown()
+            assert stop.wait(2.0)
+            raise StageFailed("generating_video", "stopped", retryable=True)
+
+    rig.scene_hook = shut_down_mid_scene
+    outcome = _run(dispatcher)
+    assert outcome.status == "released"
+    record = rig.repo.get(request_id)
+    assert record.lease_owner is None and record.status is RequestStatus.GENERATING_VIDEO
+    assert not [e for e in rig.repo.events(request_id) if e.event_type == "retry"]
+
+    # Another dispatcher takes it over straight away and finishes it once.
+    policy = DispatchPolicy(lease_s=30, max_attempts=3, retry_base_s=0.1)
+    successor = Dispatcher(rig.queue, rig.repo, rig.pipeline, policy, owner="dispatcher-2")
+    assert _run(successor).status == "completed"
+    completed = [e for e in rig.status_events(request_id) if e.status is RequestStatus.COMPLETED]
+    assert len(completed) == 1

@@ -143,7 +143,8 @@ class Outcome:
     """How one claim ended, for logs, metrics and tests."""
 
     request_id: str
-    status: str  # completed | clarification_needed | failed | retry | cancelled | lease_lost
+    # completed | clarification_needed | failed | retry | cancelled | lease_lost | released
+    status: str
     result: VideoResult | None = None
     detail: str = ""
 
@@ -164,6 +165,15 @@ class Dispatcher:
         self._pipelines = pipelines
         self._policy = policy
         self.owner = owner
+        self._active: set[threading.Event] = set()
+        self._shutting_down = threading.Event()
+
+    def shutdown(self) -> None:
+        """Stop every running pipeline and give its request back at once (an upgrade, a
+        scale-down): the next dispatcher need not wait for the lease to expire."""
+        self._shutting_down.set()
+        for stop in list(self._active):
+            stop.set()
 
     def claim(self) -> Claim | None:
         """Claim the next runnable request, or None when there is nothing to do."""
@@ -184,12 +194,14 @@ class Dispatcher:
                 extra={"fields": {"attempt": claim.attempt, "stage": record.status.value}},
             )
             stop = threading.Event()
+            self._active.add(stop)
             heartbeat = _Heartbeat(self._queue, claim, self._policy, stop)
             heartbeat.start()
             try:
                 return self._run(claim, stop)
             finally:
                 heartbeat.finish()
+                self._active.discard(stop)
 
     def _run(self, claim: Claim, stop: threading.Event) -> Outcome:
         request_id = claim.request_id
@@ -227,6 +239,11 @@ class Dispatcher:
         except StageFailed as exc:
             if stop.is_set() and self._cancelled(request_id):
                 return Outcome(request_id, "cancelled", detail="cancelled")
+            if self._shutting_down.is_set():
+                with contextlib.suppress(LeaseLost, Conflict):
+                    self._queue.release(request_id, claim.token)
+                log.info("released at shutdown")
+                return Outcome(request_id, "released", detail="dispatcher shut down")
             if not exc.retryable:
                 return Outcome(request_id, "failed", detail=exc.message)
             return self._retry_or_fail(claim, exc)

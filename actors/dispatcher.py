@@ -19,7 +19,7 @@ from ray import serve
 from actors.errors import unwrapped
 from actors.scene_executor import ServeSceneExecutor
 from actors.tracker import TrackerClient
-from vividly_ray.bootstrap import build_library, build_pipeline, build_stores
+from vividly_ray.bootstrap import build_library, build_pipeline, build_stores, build_validator
 from vividly_ray.domain.models import Retrieval, Script, VideoRequest
 from vividly_ray.notify.webhooks import HttpWebhookSender
 from vividly_ray.observability.logs import configure_logging
@@ -62,6 +62,7 @@ class DispatcherDeployment:
         self._settings = settings
         stores = build_stores(settings)
         library = build_library(settings)
+        validator = build_validator(library)  # built once: it indexes the library's terms
         writer = ServeScriptWriter(writers)
         tracker_client = TrackerClient(tracker)
 
@@ -72,7 +73,8 @@ class DispatcherDeployment:
                 executor=executor,
                 tracker=tracked,
                 library=library,
-                writer=writer,  # type: ignore[arg-type]
+                writer=writer,
+                assessor=validator,
                 blobs=stores.blobs,
             )
 

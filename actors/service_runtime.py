@@ -7,6 +7,7 @@ one execution path: intake -> Dispatcher -> pipeline on the pools.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -51,6 +52,8 @@ class ServiceRuntime:
             )
             self._started_ray = True
         if self.http is None:
+            # The command line shows its own progress; Serve's start-up lines are noise there.
+            logging.getLogger("ray.serve").setLevel(logging.WARNING)
             serve.start(proxy_location="Disabled")
             route: str | None = None
         else:

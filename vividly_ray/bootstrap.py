@@ -23,7 +23,13 @@ from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
 from vividly_ray.persistence.outbox import SqlWebhookOutbox
 from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
-from vividly_ray.pipeline.ports import PipelineListener, SceneExecutor, StatusTracker
+from vividly_ray.pipeline.ports import (
+    PipelineListener,
+    QuestionAssessor,
+    SceneExecutor,
+    ScriptWriter,
+    StatusTracker,
+)
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import EstimatedPacing
 from vividly_ray.settings import Settings
@@ -119,15 +125,17 @@ def build_pipeline(
     executor: SceneExecutor,
     tracker: StatusTracker,
     library: LibraryIndex | None = None,
-    writer: OfflineScriptWriter | None = None,
+    writer: ScriptWriter | None = None,
+    assessor: QuestionAssessor | None = None,
     blobs: BlobStore | None = None,
     listener: PipelineListener | None = None,
 ) -> VideoPipeline:
-    """The pipeline with the configured adapters; the edge supplies executor and tracker."""
+    """The pipeline with the configured adapters; the edge supplies executor and tracker (and
+    may hand in adapters it keeps for many requests, so they are built once)."""
     library = library or build_library(settings)
     blobs = blobs or build_blobs(settings)
     ports = PipelinePorts(
-        assessor=build_validator(library),
+        assessor=assessor or build_validator(library),
         retriever=library,
         writer=writer or build_writer(library),
         executor=executor,

@@ -775,3 +775,25 @@ def test_readyz_checks_the_database(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"ready": True, "checks": {"database": "ok"}}
+
+
+def test_each_api_call_logs_one_json_line_with_its_request_id_and_no_student_text(
+    client: TestClient, a: dict[str, str]
+) -> None:
+    import io
+    import json as jsonlib
+
+    from vividly_ray.observability.logs import configure_logging
+
+    sink = io.StringIO()
+    configure_logging("INFO", sink)
+    try:
+        request_id = submit(client, a)["id"]
+        assert client.get(f"/v1/videos/{request_id}", headers=a).status_code == 200
+    finally:
+        configure_logging("INFO")
+    lines = [jsonlib.loads(line) for line in sink.getvalue().splitlines()]
+    calls = [line for line in lines if line["message"].startswith("http ")]
+    assert [c["status"] for c in calls] == [202, 200]
+    assert calls[1]["request_id"] == request_id and calls[1]["severity"] == "INFO"
+    assert "Explain" not in sink.getvalue()

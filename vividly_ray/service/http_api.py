@@ -9,6 +9,7 @@ the real database directly. Long work never runs here; intake records the row an
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from vividly_ray.domain.errors import (
 from vividly_ray.domain.models import DELIVERED_FILES
 from vividly_ray.domain.status import RequestStatus
 from vividly_ray.edge import PROBLEM_JSON, problem_details
+from vividly_ray.observability.logs import log_context
 from vividly_ray.observability.metrics import ServiceSnapshot, render_metrics
 from vividly_ray.persistence.accounts import SqlAccounts
 from vividly_ray.persistence.database import Database
@@ -89,6 +91,32 @@ def create_app(services: ApiServices) -> FastAPI:
         summary="Turns a student's question into a narrated, captioned explainer video.",
     )
     _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Any) -> Response:
+        """One JSON line per API call, with the request id of /v1/videos/{id} routes; the
+        body (student text) is never logged."""
+        started = time.perf_counter()
+        parts = request.url.path.split("/")
+        request_id = parts[3] if len(parts) > 3 and parts[1:3] == ["v1", "videos"] else None
+        with log_context(request_id=request_id):
+            response: Response = await call_next(request)
+            if request.url.path not in ("/healthz", "/readyz", "/metrics"):
+                log.info(
+                    "http %s %s %s",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    extra={
+                        "fields": {
+                            "method": request.method,
+                            "path": request.url.path,
+                            "status": response.status_code,
+                            "ms": round((time.perf_counter() - started) * 1000, 1),
+                        }
+                    },
+                )
+        return response
 
     def organization(
         authorization: Annotated[str | None, Header()] = None,

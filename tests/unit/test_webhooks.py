@@ -24,6 +24,7 @@ from vividly_ray.notify.webhooks import (
     check_callback_url,
     new_secret,
     new_webhook_id,
+    pinned_target,
     sign,
     verify,
 )
@@ -528,3 +529,38 @@ def test_errors_never_contain_the_secret_or_url() -> None:
 def test_sender_is_a_context_manager() -> None:
     with HttpWebhookSender(transport=httpx.MockTransport(_status(204))) as sender:
         assert sender.send(_message(), SECRET, now=NOW).delivered
+
+
+def test_the_sender_connects_to_the_address_it_checked_keeping_host_and_tls_name() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    lookups: list[str] = []
+
+    def resolve(host: str) -> list[str]:
+        # A rebinding DNS server: public the first time, loopback afterwards.
+        lookups.append(host)
+        return ["93.184.216.34"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    sender = HttpWebhookSender(transport=httpx.MockTransport(answer), resolve=resolve)
+    message = WebhookMessage("msg_1", "https://hooks.example.org:8443/in", "video.completed", {})
+    outcome = sender.send(message, new_secret())
+    assert outcome.delivered
+    (request,) = seen
+    assert request.url.host == "93.184.216.34" and request.url.port == 8443
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    assert lookups == ["hooks.example.org"]  # resolved once: the client never looks it up again
+
+
+def test_pinned_targets_bracket_ipv6_and_keep_the_path() -> None:
+    import ipaddress
+
+    url, host, name = pinned_target(
+        "https://h.example.org/a/b?x=1", ipaddress.ip_address("2606:2800:220:1::1")
+    )
+    assert url == "https://[2606:2800:220:1::1]/a/b?x=1"
+    assert host == "h.example.org" and name == "h.example.org"

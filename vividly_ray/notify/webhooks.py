@@ -259,13 +259,39 @@ def _host_addresses(host: str, resolve: Resolver) -> list[IPAddress]:
 
 def check_callback_url(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> None:
     """Raise ``InvalidRequest("callback_url", ...)`` unless ``url`` is a safe webhook target."""
+    vetted_addresses(url, allow_private=allow_private, resolve=resolve)
+
+
+def vetted_addresses(
+    url: str, *, allow_private: bool, resolve: Resolver | None = None
+) -> list[IPAddress]:
+    """The addresses ``url``'s host resolves to, every one of them public (unless private
+    targets are allowed, when nothing is resolved and the list is empty)."""
     host = _host_of(url)
     if allow_private:
-        return
-    for address in _host_addresses(host, resolve or system_resolve):
+        return []
+    addresses = _host_addresses(host, resolve or system_resolve)
+    for address in addresses:
         reason = non_public_reason(address)
         if reason is not None:
             raise _refuse(f"host resolves to a {reason} address ({address})")
+    return addresses
+
+
+def pinned_target(url: str, address: IPAddress) -> tuple[str, str, str]:
+    """(URL addressed to ``address``, Host header, TLS server name) for ``url``.
+
+    Connecting to the address that was checked, rather than letting the client resolve the
+    host again, closes the gap in which DNS could answer with a private address the second
+    time. The Host header and the TLS server name keep the original host, so virtual hosting
+    and certificate checks work as before.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), host_header, host
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -403,16 +429,22 @@ class HttpWebhookSender:
         """Make one delivery attempt of ``message`` signed with ``secret``."""
         started = time.perf_counter()
         try:
-            check_callback_url(message.url, allow_private=self.allow_private, resolve=self._resolve)
+            addresses = vetted_addresses(
+                message.url, allow_private=self.allow_private, resolve=self._resolve
+            )
         except InvalidRequest as refused:
             return DeliveryOutcome(
                 False, None, refused.message, refused.retryable, time.perf_counter() - started
             )
         timestamp = int(time.time()) if now is None else now
         headers = message.headers(secret, timestamp)
+        target, extensions = message.url, {}
+        if addresses and _ip_literal(_host_of(message.url)) is None:
+            target, headers["host"], server_name = pinned_target(message.url, addresses[0])
+            extensions["sni_hostname"] = server_name
         try:
             request = self._client.build_request(
-                "POST", message.url, content=message.body(), headers=headers
+                "POST", target, content=message.body(), headers=headers, extensions=extensions
             )
             response = self._client.send(request, stream=True)
             response.close()

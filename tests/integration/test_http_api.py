@@ -782,16 +782,21 @@ def test_each_api_call_logs_one_json_line_with_its_request_id_and_no_student_tex
 ) -> None:
     import io
     import json as jsonlib
+    import logging
 
     from vividly_ray.observability.logs import configure_logging
 
+    namespace = logging.getLogger("vividly")
+    saved = (list(namespace.handlers), namespace.level, namespace.propagate)
     sink = io.StringIO()
     configure_logging("INFO", sink)
     try:
         request_id = submit(client, a)["id"]
         assert client.get(f"/v1/videos/{request_id}", headers=a).status_code == 200
     finally:
-        configure_logging("INFO")
+        namespace.handlers[:] = saved[0]
+        namespace.setLevel(saved[1])
+        namespace.propagate = saved[2]
     lines = [jsonlib.loads(line) for line in sink.getvalue().splitlines()]
     calls = [line for line in lines if line["message"].startswith("http ")]
     assert [c["status"] for c in calls] == [202, 200]

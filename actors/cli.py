@@ -12,7 +12,6 @@ import json
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -284,5 +283,4 @@ def _status(args: argparse.Namespace, settings: Settings, out: Console, err: Con
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
     sys.exit(main())

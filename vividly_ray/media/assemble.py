@@ -35,12 +35,9 @@ class VideoAssembler:
     subtitle track, for players that do not load side-car caption files.
     """
 
-    def __init__(
-        self, blobs: BlobStore, work_dir: Path, *, theme: str = "default", subtitles: bool = True
-    ) -> None:
+    def __init__(self, blobs: BlobStore, work_dir: Path, *, subtitles: bool = True) -> None:
         self.blobs = blobs
         self.work_dir = Path(work_dir)
-        self.theme = theme
         self.subtitles = subtitles
 
     def assemble(

@@ -162,6 +162,9 @@ class SqlDispatchQueue:
                 .execution_options(synchronize_session=False)
             )
 
+    def status(self, request_id: str) -> RequestStatus:
+        return self._repo.get(request_id).status
+
     def active_leases(self) -> int:
         from sqlalchemy import func
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -278,11 +277,7 @@ class Dispatcher:
         return Outcome(request_id, "retry", detail=failure.message)
 
     def _cancelled(self, request_id: str) -> bool:
-        try:
-            status = self._queue.renew(request_id, -1, self._policy.lease_s)
-        except LeaseLost:
-            return False
-        return status is RequestStatus.CANCELLED
+        return self._queue.status(request_id) is RequestStatus.CANCELLED
 
 
 class _Heartbeat:
@@ -373,7 +368,3 @@ def _report(
         return
     if outcome is not None and on_outcome is not None:
         on_outcome(outcome)
-
-
-def sleep_until(deadline: float) -> None:
-    time.sleep(max(0.0, deadline - time.monotonic()))

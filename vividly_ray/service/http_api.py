@@ -367,7 +367,11 @@ async def _event_stream(
             idle = 0.0
         else:
             record = await asyncio.to_thread(services.requests.get, request_id)
-            if record.status.value in STREAM_END and last >= _last_sequence(services, request_id):
+            # Ended, and its last event was already sent (a resumed stream after the end):
+            # nothing more will come.
+            if record.status.value in STREAM_END and not await asyncio.to_thread(
+                services.requests.events, request_id, last, 1
+            ):
                 return
             idle += services.events_poll_s
             if idle >= 15:
@@ -376,11 +380,6 @@ async def _event_stream(
         if await request.is_disconnected():
             return
         await asyncio.sleep(services.events_poll_s)
-
-
-def _last_sequence(services: ApiServices, request_id: str) -> int:
-    events = services.requests.events(request_id)
-    return int(events[-1].sequence) if events else 0
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -135,10 +135,31 @@ class Scene:
     # For each bullet, the index of the narration sentence at whose start it appears on screen.
     # Empty means: spread the bullets evenly over the narration.
     reveal_at: tuple[int, ...] = ()
+    # Which provider wrote this scene ("offline", "gemini:<model>", "openai:<model>"); a scene
+    # that fell back to the offline writer says so here and in the manifest.
+    written_by: str = "offline"
 
     @property
     def narration_text(self) -> str:
         return " ".join(self.narration)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a piece of work cost a paid provider (for the manifest's cost estimate)."""
+
+    llm_tokens_in: int = 0
+    llm_tokens_out: int = 0
+    llm_calls: int = 0
+    tts_characters: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            llm_tokens_in=self.llm_tokens_in + other.llm_tokens_in,
+            llm_tokens_out=self.llm_tokens_out + other.llm_tokens_out,
+            llm_calls=self.llm_calls + other.llm_calls,
+            tts_characters=self.tts_characters + other.tts_characters,
+        )
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,8 @@ class Script:
     target_seconds: float
     scenes: tuple[Scene, ...]
     sources: tuple[SourceDocument, ...]
+    planned_by: str = "offline"  # the provider that planned the outline
+    usage: Usage = Usage()  # LLM tokens spent writing this script
 
 
 @dataclass(frozen=True)
@@ -168,6 +191,10 @@ class SceneAudio:
     duration: float
     sentences: tuple[SentenceTiming, ...]
     content_key: str
+    voiced_by: str = "piper"  # the provider that spoke it ("piper:<voice>", "google:<voice>")
+    # Characters sent to a paid speech provider for this scene (0 for the embedded voice and for
+    # audio reused from the cache).
+    tts_characters: int = 0
 
 
 @dataclass(frozen=True)

@@ -130,4 +130,5 @@ def _scene_audio(index: int, wav_key: str, meta: dict[str, Any], key: str) -> Sc
             for s in meta["sentences"]
         ),
         content_key=key,
+        voiced_by=VOICE_ID,
     )

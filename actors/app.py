@@ -1,7 +1,8 @@
 """The Serve application: one typed builder composes every deployment with ``.bind()``.
 
     Gateway (FastAPI ingress) ──> Dispatcher (route-less) ──> Tracker, Narrator pool,
-                                                              SegmentEncoder pool, ScriptWriter
+            │                                                 SegmentEncoder pool, ScriptWriter
+            └──> PubSubBridge (route-less; only when Pub/Sub is configured)
 
 ``serve run actors.app:build_app`` and ``deploy/serve_config.yaml`` use ``build_app``; the CLI
 calls it with arguments taken from the settings. Fractional CPUs let the whole app schedule
@@ -19,6 +20,7 @@ from ray.serve import Application
 from actors.dispatcher import DispatcherDeployment
 from actors.gateway import Gateway
 from actors.pools import NarratorPool, ScriptWriterPool, SegmentEncoderPool
+from actors.pubsub_bridge import PubSubBridgeDeployment
 from actors.tracker import Tracker
 from vividly_ray.settings import Settings, load_settings
 
@@ -41,6 +43,8 @@ class AppArgs(BaseModel):
     encoder_replicas: int = Field(default=2, ge=1)
     encoder_cpus: float = Field(default=0.4, gt=0)
     encoder_threads: int = Field(default=1, ge=1)
+    pubsub_bridge: bool = Field(default=False, description="deploy the Pub/Sub bridge")
+    pubsub_cpus: float = Field(default=0.05, gt=0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppArgs:
@@ -51,6 +55,7 @@ class AppArgs(BaseModel):
             narrator_threads=settings.narrator_threads,
             encoder_cpus=min(settings.encoder_cpus, 0.4),
             encoder_threads=settings.encoder_threads,
+            pubsub_bridge=bool(settings.pubsub_subscription or settings.pubsub_results_topic),
         )
 
 
@@ -100,12 +105,22 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         max_ongoing_requests=4,
         health_check_period_s=5,
     ).bind(tracker, narrators, encoders, writers)
+    handles = [dispatcher, tracker, narrators, encoders, writers]
+    if parsed.pubsub_bridge:
+        handles.append(
+            PubSubBridgeDeployment.options(  # type: ignore[attr-defined]
+                num_replicas=1,
+                ray_actor_options={"num_cpus": parsed.pubsub_cpus},
+                max_ongoing_requests=4,
+                health_check_period_s=5,
+            ).bind()
+        )
     app: Application = Gateway.options(  # type: ignore[attr-defined]
         num_replicas=parsed.gateway_replicas,
         ray_actor_options={"num_cpus": parsed.gateway_cpus},
         # Each open event stream holds a slot for its whole life.
         max_ongoing_requests=200,
-    ).bind(dispatcher, tracker, narrators, encoders, writers)
+    ).bind(*handles)
     return app
 
 

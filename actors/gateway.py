@@ -86,7 +86,5 @@ def build_gateway_app() -> FastAPI:
 class Gateway:
     """Holds the handles of the rest of the app, so one ``.bind()`` graph deploys it all."""
 
-    def __init__(
-        self, dispatcher: Any, tracker: Any, narrators: Any, encoders: Any, writers: Any
-    ) -> None:
-        self._handles = (dispatcher, tracker, narrators, encoders, writers)
+    def __init__(self, *handles: Any) -> None:
+        self._handles = handles

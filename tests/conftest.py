@@ -60,3 +60,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'vividly.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="session")
+def pubsub_host() -> Iterator[str]:
+    """The real Pub/Sub emulator for the whole session; ``PUBSUB_EMULATOR_HOST`` points at it."""
+    from tests.pubsub_emulator import emulator_available, pubsub_emulator
+
+    if not emulator_available():
+        pytest.skip("the Pub/Sub emulator needs gcloud and Java (`gcloud beta emulators pubsub`)")
+    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
+    with pubsub_emulator() as host:
+        os.environ["PUBSUB_EMULATOR_HOST"] = host
+        try:
+            yield host
+        finally:
+            if previous is None:
+                os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+            else:
+                os.environ["PUBSUB_EMULATOR_HOST"] = previous

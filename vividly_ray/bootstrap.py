@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.models import RenderSpec
@@ -37,6 +38,9 @@ from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.storage.blobs import LocalBlobStore
 from vividly_ray.storage.cache import ContentCache
 from vividly_ray.validation.assess import QuestionValidator
+
+if TYPE_CHECKING:
+    from vividly_ray.messaging.bridge import PubSubBridge
 
 
 def prepare_home(settings: Settings) -> None:
@@ -74,7 +78,7 @@ def build_blobs(settings: Settings) -> BlobStore:
 
 def build_stores(settings: Settings) -> Stores:
     db = build_database(settings)
-    requests = SqlRequestRepository(db)
+    requests = _repository(settings, db)
     return Stores(
         db=db,
         requests=requests,
@@ -85,8 +89,67 @@ def build_stores(settings: Settings) -> Stores:
     )
 
 
+def _repository(settings: Settings, db: Database) -> SqlRequestRepository:
+    # Terminal events go to the results outbox only when a results topic will publish them.
+    return SqlRequestRepository(db, publish_results=bool(settings.pubsub_results_topic))
+
+
 def build_repository(settings: Settings) -> SqlRequestRepository:
-    return SqlRequestRepository(build_database(settings))
+    return _repository(settings, build_database(settings))
+
+
+def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | None:
+    """The Pub/Sub intake loop and results relay that the settings ask for (None: neither)."""
+    if not (settings.pubsub_subscription or settings.pubsub_results_topic):
+        return None
+    from google.cloud import pubsub_v1
+
+    from vividly_ray.messaging.bridge import PubSubBridge
+    from vividly_ray.messaging.pubsub import (
+        FlowSettings,
+        PubSubIntakeLoop,
+        PubSubResultsPublisher,
+        subscription_path,
+        topic_path,
+    )
+    from vividly_ray.persistence.results_outbox import SqlRejections, SqlResultOutbox
+    from vividly_ray.service.intake import Intake, IntakePolicy
+    from vividly_ray.service.message_intake import MessageIntake
+    from vividly_ray.service.results_relay import ResultsRelay
+
+    project = settings.google_cloud_project
+    loop = None
+    if settings.pubsub_subscription:
+        path = subscription_path(project, settings.pubsub_subscription)
+        intake = Intake(
+            stores.requests,
+            IntakePolicy(
+                max_queue_depth=settings.max_queue_depth,
+                allow_private_callbacks=settings.webhook_allow_private,
+            ),
+        )
+        loop = PubSubIntakeLoop(
+            pubsub_v1.SubscriberClient(),
+            path,
+            MessageIntake(
+                intake,
+                SqlRejections(stores.db),
+                source=path,
+                default_organization=settings.pubsub_organization,
+                allow_private_callbacks=settings.webhook_allow_private,
+            ),
+            FlowSettings(
+                max_messages=settings.pubsub_max_messages,
+                max_extension_s=settings.pubsub_max_lease_extension_s,
+            ),
+        )
+    relay = None
+    if settings.pubsub_results_topic:
+        publisher = PubSubResultsPublisher(
+            pubsub_v1.PublisherClient(), topic_path(project, settings.pubsub_results_topic)
+        )
+        relay = ResultsRelay(SqlResultOutbox(stores.db), publisher)
+    return PubSubBridge(loop, relay, poll_seconds=settings.poll_seconds)
 
 
 def build_library(settings: Settings) -> LibraryIndex:

@@ -6,10 +6,11 @@ Every missing or wrong value is reported at once in a single ``ConfigurationErro
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vividly_ray.domain.errors import ConfigurationError
@@ -60,6 +61,60 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # Google Cloud, with the platform's variable names. Empty means: not used.
+    google_cloud_project: str = Field(default="", validation_alias="GOOGLE_CLOUD_PROJECT")
+    gcs_generated_content_bucket: str = Field(
+        default="",
+        validation_alias="GCS_GENERATED_CONTENT_BUCKET",
+        description="bucket for delivered videos and scene artifacts (empty: local folder)",
+    )
+    gcs_oer_content_bucket: str = Field(
+        default="",
+        validation_alias="GCS_OER_CONTENT_BUCKET",
+        description="bucket whose documents are added to the library",
+    )
+    gcs_oer_prefix: str = Field(default="", description="folder inside the OER bucket")
+    gcs_temp_files_bucket: str = Field(
+        default="",
+        validation_alias="GCS_TEMP_FILES_BUCKET",
+        description="bucket for the scene cache and intermediate files (default: content bucket)",
+    )
+    pubsub_subscription: str = Field(
+        default="",
+        validation_alias="PUBSUB_SUBSCRIPTION",
+        description="subscription to take requests from (name or projects/P/subscriptions/S)",
+    )
+    pubsub_results_topic: str = Field(
+        default="",
+        validation_alias="PUBSUB_RESULTS_TOPIC",
+        description="topic that receives completed/failed/clarification/cancelled events",
+    )
+    pubsub_organization: str = Field(
+        default="platform", description="organization of messages that name none"
+    )
+    pubsub_max_messages: int = Field(
+        default=20, ge=1, le=1000, description="messages held at once (flow control)"
+    )
+    pubsub_max_lease_extension_s: int = Field(
+        default=30, ge=10, le=600, description="longest lease extension of a held message"
+    )
+    script_writer: str = Field(default="offline", pattern="^(offline|gemini|openai)$")
+    vertex_location: str = Field(default="us-central1", validation_alias="VERTEX_LOCATION")
+    vertex_model: str = Field(default="gemini-2.5-flash", validation_alias="VERTEX_MODEL")
+    vertex_base_url: str = Field(default="", description="override of the Vertex AI endpoint")
+    openai_base_url: str = Field(default="", description="OpenAI-compatible server, .../v1")
+    openai_model: str = Field(default="")
+    openai_api_key: SecretStr = Field(default=SecretStr(""))
+    narrator: str = Field(default="piper", pattern="^(piper|google)$")
+    tts_voice: str = Field(default="en-US-Chirp3-HD-Charon", validation_alias="GOOGLE_TTS_VOICE")
+    tts_language: str = Field(default="en-US", validation_alias="GOOGLE_TTS_LANGUAGE")
+    tts_endpoint: str = Field(default="", description="override of the Cloud TTS endpoint")
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    breaker_open_seconds: float = Field(default=60.0, gt=0, le=3600)
+    prices: str = Field(
+        default="",
+        description="JSON price table overriding the defaults (see vividly_ray.costs)",
+    )
 
     @field_validator("home")
     @classmethod
@@ -73,6 +128,10 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
+
+    @property
+    def uses_gcs(self) -> bool:
+        return bool(self.gcs_generated_content_bucket)
 
     @property
     def blob_dir(self) -> Path:
@@ -100,41 +159,98 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump().items():
         if value is None or (name in ("database_url", "ray_address") and not value):
             continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         env[_variable_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
+
+
+# What a cloud deployment cannot run without (ENVIRONMENT=production or staging).
+CLOUD_REQUIRED = (
+    "DATABASE_URL",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCS_GENERATED_CONTENT_BUCKET",
+    "GCS_OER_CONTENT_BUCKET",
+    "GCS_TEMP_FILES_BUCKET",
+    "PUBSUB_SUBSCRIPTION",
+    "PUBSUB_RESULTS_TOPIC",
+)
+CLOUD_ENVIRONMENTS = frozenset({"production", "staging"})
+
+
+def requirement_problems(values: Mapping[str, str]) -> list[str]:
+    """Variables that are missing for the configuration ``values`` describes (raw variables,
+    so they can be checked even when other values failed to parse)."""
+
+    def given(name: str) -> bool:
+        return bool(values.get(name, "").strip())
+
+    problems: list[str] = []
+    environment = values.get("ENVIRONMENT", "local").strip().lower()
+    if environment in CLOUD_ENVIRONMENTS:
+        for name in CLOUD_REQUIRED:
+            if not given(name):
+                problems.append(f"{name}: required when ENVIRONMENT={environment}")
+        url = values.get("DATABASE_URL", "")
+        if url and not url.startswith("postgresql"):
+            problems.append(f"DATABASE_URL: must be PostgreSQL when ENVIRONMENT={environment}")
+    writer = values.get("VIVIDLY_SCRIPT_WRITER", "offline").strip().lower()
+    if writer == "gemini" and not given("GOOGLE_CLOUD_PROJECT"):
+        problems.append("GOOGLE_CLOUD_PROJECT: required when VIVIDLY_SCRIPT_WRITER=gemini")
+    if writer == "openai":
+        for name in ("VIVIDLY_OPENAI_BASE_URL", "VIVIDLY_OPENAI_MODEL"):
+            if not given(name):
+                problems.append(f"{name}: required when VIVIDLY_SCRIPT_WRITER=openai")
+    for name in ("PUBSUB_SUBSCRIPTION", "PUBSUB_RESULTS_TOPIC"):
+        short = given(name) and not values[name].strip().startswith("projects/")
+        if short and not given("GOOGLE_CLOUD_PROJECT") and environment not in CLOUD_ENVIRONMENTS:
+            problems.append(
+                f"GOOGLE_CLOUD_PROJECT: required to resolve {name}={values[name].strip()!r} "
+                "(or give the full projects/.../ path)"
+            )
+    return problems
+
+
+def _raw_values(source: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
+    values = {key: value for key, value in source.items() if isinstance(value, str)}
+    for field, value in overrides.items():
+        values[_variable_name(field)] = str(value)
+    return values
 
 
 def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings; on any problem raise ConfigurationError naming every bad variable."""
     source = dict(os.environ if env is None else env)
+    problems: list[str] = []
+    settings: Settings | None = None
     try:
         if env is None:
-            return Settings(**overrides)
-        previous = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(source)
-        try:
-            return Settings(**overrides)
-        finally:
+            settings = Settings(**overrides)
+        else:
+            previous = dict(os.environ)
             os.environ.clear()
-            os.environ.update(previous)
+            os.environ.update(source)
+            try:
+                settings = Settings(**overrides)
+            finally:
+                os.environ.clear()
+                os.environ.update(previous)
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "settings"
             variable = _variable_name(name)
-            problems.append(f"{variable}: {err['msg']} (got {err.get('input')!r})")
-        raise ConfigurationError(problems) from None
+            shown = "***" if "key" in name else repr(err.get("input"))
+            problems.append(f"{variable}: {err['msg']} (got {shown})")
+    problems.extend(requirement_problems(_raw_values(source, overrides)))
+    if problems or settings is None:
+        raise ConfigurationError(problems)
+    return settings
 
 
 def _variable_name(field: str) -> str:
-    aliases = {
-        "database_url": "DATABASE_URL",
-        "ray_address": "RAY_ADDRESS",
-        "environment": "ENVIRONMENT",
-    }
-    if field in aliases:
-        return aliases[field]
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias
     if field.isupper():
         return field
     return "VIVIDLY_" + field.upper()

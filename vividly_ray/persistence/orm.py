@@ -164,3 +164,40 @@ class RateWindow(Base):
     organization_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch minute
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultMessage(Base):
+    """The results outbox: a terminal event to publish, written with the status change."""
+
+    __tablename__ = "result_messages"
+    __table_args__ = (Index("ix_result_messages_due", "state", "next_attempt_at"),)
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("content_requests.request_id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    correlation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|published|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RejectedMessage(Base):
+    """An intake message that could not become a request, with the reason (one row per message,
+    counting its deliveries until Pub/Sub moves it to the dead-letter topic)."""
+
+    __tablename__ = "rejected_messages"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))  # the subscription it came from
+    reason: Mapped[str] = mapped_column(Text)
+    body_excerpt: Mapped[str] = mapped_column(Text, default="")
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,8 +4,9 @@ Every change is checked against the state machine, progress never goes backwards
 change appends a numbered event in the same transaction, so the status row and its history
 agree. A write that carries a fencing token is refused (``LeaseLost``) unless the token is the
 current claim's, so a worker that lost its lease cannot overwrite its successor's work. A move
-to a terminal state (or to ``clarification_needed``) queues its webhook in the same
-transaction (the outbox), so the announcement is never lost to a crash after the commit.
+to a terminal state (or to ``clarification_needed``) queues its webhook, and its results message
+when a results topic is configured, in the same transaction (the outboxes), so the announcement
+is never lost to a crash after the commit.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from vividly_ray.domain.errors import (
 from vividly_ray.domain.models import ErrorInfo, VideoRequest
 from vividly_ray.domain.status import RequestStatus, check_transition
 from vividly_ray.persistence.database import Database
-from vividly_ray.persistence.orm import ContentRequest, RequestEvent, WebhookDelivery, utcnow
+from vividly_ray.persistence.orm import (
+    ContentRequest,
+    RequestEvent,
+    ResultMessage,
+    WebhookDelivery,
+    utcnow,
+)
 from vividly_ray.persistence.records import (
     EventRecord,
     RequestRecord,
@@ -54,8 +61,9 @@ ANNOUNCED = frozenset(
 class SqlRequestRepository:
     """Requests and their events in any SQLAlchemy database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, publish_results: bool = False) -> None:
         self.db = db
+        self._publish_results = publish_results
         self._sessions = db.sessions
         self._batch: ContextVar[Session | None] = ContextVar("batch_session", default=None)
 
@@ -301,7 +309,7 @@ class SqlRequestRepository:
                 }
             self._append(session, row, "status", message, event_details)
             if status in ANNOUNCED:
-                self._queue_webhook(session, row, status)
+                self._announce(session, row, status)
             return to_record(row)
 
     def progress(
@@ -352,7 +360,7 @@ class SqlRequestRepository:
             row.lease_owner = None
             row.lease_expires_at = None
             self._append(session, row, "status", reason or "cancelled")
-            self._queue_webhook(session, row, RequestStatus.CANCELLED)
+            self._announce(session, row, RequestStatus.CANCELLED)
             return to_record(row)
 
     def answer(
@@ -432,6 +440,23 @@ class SqlRequestRepository:
                 details=dict(details or {}),
             )
         )
+
+    def _announce(self, session: Session, row: ContentRequest, status: RequestStatus) -> None:
+        self._queue_webhook(session, row, status)
+        if self._publish_results:
+            session.add(
+                ResultMessage(
+                    message_id=f"res_{uuid.uuid4().hex}",
+                    request_id=row.request_id,
+                    status=status.value,
+                    correlation_id=row.correlation_id,
+                    payload=webhook_payload(row, status),
+                    state="pending",
+                    attempts=0,
+                    last_error="",
+                    next_attempt_at=utcnow(),
+                )
+            )
 
     @staticmethod
     def _queue_webhook(session: Session, row: ContentRequest, status: RequestStatus) -> None:

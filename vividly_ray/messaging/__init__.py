@@ -1,0 +1,1 @@
+"""Message-service adapters (Google Cloud Pub/Sub)."""

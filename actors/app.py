@@ -56,6 +56,8 @@ class AppArgs(BaseModel):
             encoder_cpus=min(settings.encoder_cpus, 0.4),
             encoder_threads=settings.encoder_threads,
             pubsub_bridge=bool(settings.pubsub_subscription or settings.pubsub_results_topic),
+            # A remote voice waits on the network, not the cores: let each replica overlap calls.
+            narrator_max_ongoing=4 if settings.narrator == "google" else 1,
         )
 
 

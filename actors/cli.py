@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="show a request's persisted status and events")
     status.add_argument("request_id")
+
+    doctor = commands.add_parser(
+        "doctor", help="check every setting and every configured backend at once"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
@@ -90,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Console()
     err = Console(stderr=True)
+    if args.command == "doctor":
+        # Before load_settings: the doctor reports bad settings rather than stopping at them.
+        return _doctor(args, out)
     try:
         settings = load_settings()
         handler = {
@@ -105,6 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, settings, out, err)
     except VividlyError as exc:
         return _report(exc, err)
+
+
+def _doctor(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
+    from vividly_ray.doctor import diagnose
+
+    rows = diagnose()
+    failed = [row for row in rows if not row.ok]
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+    else:
+        table = Table(title="vividly doctor", show_lines=False)
+        for column in ("check", "target", "result", "detail"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            verdict = "[green]ok[/green]" if row.ok else "[red]failed[/red]"
+            table.add_row(row.name, row.target, verdict, row.detail)
+        out.print(table)
+        out.print(
+            f"{len(failed)} of {len(rows)} checks failed" if failed else "every check passed",
+            highlight=False,
+        )
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _report(exc: VividlyError, err: Console) -> int:

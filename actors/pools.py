@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from ray import serve
 
-from vividly_ray.bootstrap import build_encoder, build_library, build_narrator, build_writer
+from vividly_ray.bootstrap import (
+    build_encoder,
+    build_library,
+    build_narrator,
+    build_writer,
+    warm_up,
+)
 from vividly_ray.domain.models import (
     Grade,
     RenderSpec,
@@ -27,7 +33,7 @@ class NarratorPool:
 
     def __init__(self, threads: int) -> None:
         self._narrator = build_narrator(load_settings(), threads=threads)
-        self._narrator.warm_up()
+        warm_up(self._narrator)
 
     def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
         return self._narrator.narrate(scene, grade)

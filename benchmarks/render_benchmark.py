@@ -22,7 +22,12 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from actors.follow import local_intake  # noqa: E402
 from actors.service_runtime import ServiceRuntime  # noqa: E402
-from vividly_ray.bootstrap import build_encoder, build_narrator, build_pipeline  # noqa: E402
+from vividly_ray.bootstrap import (  # noqa: E402
+    build_encoder,
+    build_narrator,
+    build_pipeline,
+    warm_up,
+)
 from vividly_ray.domain.models import VideoRequest  # noqa: E402
 from vividly_ray.pipeline.sequential import InProcessSceneExecutor  # noqa: E402
 from vividly_ray.service.dispatch import FencedTracker  # noqa: E402
@@ -63,7 +68,7 @@ def run_sequential(settings: Settings, request: VideoRequest) -> dict[str, Any]:
     """Stage by stage in one process, Piper and x264 given every core."""
     threads = os.cpu_count() or 1
     narrator = build_narrator(settings, threads=threads)
-    narrator.warm_up()
+    warm_up(narrator)
     stores, intake = local_intake(settings)
     executor = InProcessSceneExecutor(narrator, lambda spec: build_encoder(settings, spec, threads))
     pipeline = build_pipeline(

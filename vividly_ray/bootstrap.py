@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.models import RenderSpec
@@ -25,12 +25,14 @@ from vividly_ray.persistence.outbox import SqlWebhookOutbox
 from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
 from vividly_ray.pipeline.ports import (
+    Narrator,
     PipelineListener,
     QuestionAssessor,
     SceneExecutor,
     ScriptWriter,
     StatusTracker,
 )
+from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import EstimatedPacing
 from vividly_ray.settings import Settings
@@ -98,11 +100,18 @@ def build_repository(settings: Settings) -> SqlRequestRepository:
     return _repository(settings, build_database(settings))
 
 
+def build_storage_client(settings: Settings) -> Any:
+    """A Cloud Storage client (``STORAGE_EMULATOR_HOST`` points it at an emulator)."""
+    import google.cloud.storage as storage
+
+    return storage.Client(project=settings.google_cloud_project or None)
+
+
 def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | None:
     """The Pub/Sub intake loop and results relay that the settings ask for (None: neither)."""
     if not (settings.pubsub_subscription or settings.pubsub_results_topic):
         return None
-    from google.cloud import pubsub_v1
+    import google.cloud.pubsub_v1 as pubsub_v1
 
     from vividly_ray.messaging.bridge import PubSubBridge
     from vividly_ray.messaging.pubsub import (
@@ -169,9 +178,53 @@ def build_cache(settings: Settings, blobs: BlobStore | None = None) -> ContentCa
     return ContentCache(blobs or build_blobs(settings), settings.work_dir / "cache-writes")
 
 
-def build_narrator(settings: Settings, threads: int | None = None) -> PiperNarrator:
-    """The embedded narrator (the Narrator pool's replicas each hold one)."""
-    return PiperNarrator(build_cache(settings), threads=threads or settings.narrator_threads)
+def breaker(settings: Settings, name: str) -> CircuitBreaker:
+    return CircuitBreaker(
+        name, BreakerPolicy(settings.breaker_failures, settings.breaker_open_seconds)
+    )
+
+
+def build_narrator(settings: Settings, threads: int | None = None) -> Narrator:
+    """The configured narrator (the Narrator pool's replicas each hold one): the embedded Piper
+    voice, or Cloud Text-to-Speech with Piper as the fallback when it fails."""
+    cache = build_cache(settings)
+    piper = PiperNarrator(cache, threads=threads or settings.narrator_threads)
+    if settings.narrator == "piper":
+        return piper
+    from vividly_ray.speech.fallback_narrator import FallbackNarrator
+    from vividly_ray.speech.google_narrator import GoogleNarrator, make_tts_client
+
+    google = GoogleNarrator(
+        make_tts_client(settings.tts_endpoint or None),
+        cache,
+        voice=settings.tts_voice,
+        language_code=settings.tts_language,
+    )
+    return FallbackNarrator(google, piper, breaker(settings, "google-tts"))
+
+
+def warm_up(adapter: object) -> None:
+    """Load an adapter's models now (if it has any) rather than on its first call."""
+    warm = getattr(adapter, "warm_up", None)
+    if callable(warm):
+        warm()
+
+
+def check_google_voice(settings: Settings) -> str:
+    """For ``vividly doctor``: the TTS endpoint answers and offers the configured voice."""
+    from vividly_ray.speech.google_narrator import make_tts_client
+
+    client = make_tts_client(settings.tts_endpoint or None)
+    voices = client.list_voices(
+        request={"language_code": settings.tts_language}, timeout=10.0, retry=None
+    ).voices
+    names = {voice.name for voice in voices}
+    if settings.tts_voice not in names:
+        raise RuntimeError(
+            f"voice {settings.tts_voice!r} is not offered for {settings.tts_language} "
+            f"({len(names)} voices are)"
+        )
+    return f"Cloud Text-to-Speech offers {settings.tts_voice}; Piper is the fallback"
 
 
 def build_encoder(

@@ -218,8 +218,14 @@ def _raw_values(source: Mapping[str, str], overrides: Mapping[str, Any]) -> dict
     return values
 
 
-def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-    """Read settings; on any problem raise ConfigurationError naming every bad variable."""
+def load_settings(
+    env: dict[str, str] | None = None, *, check_requirements: bool = True, **overrides: Any
+) -> Settings:
+    """Read settings; on any problem raise ConfigurationError naming every bad variable.
+
+    ``check_requirements=False`` skips what a deployment needs (``requirement_problems``), for
+    ``vividly doctor``, which reports those itself and still checks what is configured.
+    """
     source = dict(os.environ if env is None else env)
     problems: list[str] = []
     settings: Settings | None = None
@@ -241,7 +247,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
             variable = _variable_name(name)
             shown = "***" if "key" in name else repr(err.get("input"))
             problems.append(f"{variable}: {err['msg']} (got {shown})")
-    problems.extend(requirement_problems(_raw_values(source, overrides)))
+    if check_requirements:
+        problems.extend(requirement_problems(_raw_values(source, overrides)))
     if problems or settings is None:
         raise ConfigurationError(problems)
     return settings

@@ -152,6 +152,7 @@ class Usage:
     llm_tokens_out: int = 0
     llm_calls: int = 0
     tts_characters: int = 0
+    cpu_seconds: float = 0.0  # CPU the work took on our own workers
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -159,6 +160,7 @@ class Usage:
             llm_tokens_out=self.llm_tokens_out + other.llm_tokens_out,
             llm_calls=self.llm_calls + other.llm_calls,
             tts_characters=self.tts_characters + other.tts_characters,
+            cpu_seconds=self.cpu_seconds + other.cpu_seconds,
         )
 
 
@@ -195,6 +197,7 @@ class SceneAudio:
     # Characters sent to a paid speech provider for this scene (0 for the embedded voice and for
     # audio reused from the cache).
     tts_characters: int = 0
+    cpu_seconds: float = 0.0  # CPU spent making it here (0 when reused from the cache)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ class SceneSegment:
     duration: float
     content_key: str
     reused: bool = False
+    cpu_seconds: float = 0.0  # drawing and encoding (0 when reused from the cache)
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,7 @@ class AssembledVideo:
     thumbnail_path: Path
     duration: float
     chapters: tuple[Chapter, ...]
+    cpu_seconds: float = 0.0  # joining, muxing and the thumbnail
 
 
 @dataclass(frozen=True)

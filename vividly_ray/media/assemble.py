@@ -8,6 +8,7 @@ all line up with the picture.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from vividly_ray.media.ffmpeg import MuxInputs, assemble_args, run_ffmpeg, segme
 from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.narration import join_narration
 from vividly_ray.media.slides import SlideRenderer
+from vividly_ray.observability.cpu import cpu_meter
 
 STAGE = "processing_video"
 
@@ -41,6 +43,17 @@ class VideoAssembler:
         self.subtitles = subtitles
 
     def assemble(
+        self,
+        script: Script,
+        scenes: Sequence[tuple[SceneAudio, SceneSegment]],
+        spec: RenderSpec,
+        out_dir: Path,
+    ) -> AssembledVideo:
+        with cpu_meter() as measured:
+            video = self._assemble(script, scenes, spec, out_dir)
+        return dataclasses.replace(video, cpu_seconds=measured.seconds)
+
+    def _assemble(
         self,
         script: Script,
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],

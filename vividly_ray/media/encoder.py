@@ -20,6 +20,7 @@ from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegmen
 from vividly_ray.media.ffmpeg import run_ffmpeg, segment_encode_args, stills_concat_script
 from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.slides import SlideRenderer
+from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.storage.cache import ContentCache, content_key
 
 STAGE = "generating_video"
@@ -73,27 +74,36 @@ class FfmpegSegmentEncoder:
             return SceneSegment(scene.index, video_key, float(meta["duration"]), key, reused=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
-        duration = 0.0
-        try:
-            frames = self._renderer.render_scene(scene, audio, scratch)
-            script = scratch / "stills.ffconcat"
-            script.write_text(
-                stills_concat_script([(f.path, f.duration) for f in frames]), encoding="utf-8"
-            )
-
-            def write(tmp: Path) -> None:
-                nonlocal duration
-                self._run(segment_encode_args(script, tmp, self.spec, self.threads), STAGE)
-                duration = video_track(tmp, STAGE).duration
-                if abs(duration - audio.duration) > DURATION_TOLERANCE_S:
-                    raise StageFailed(
-                        STAGE,
-                        f"scene {scene.index}: segment lasts {duration:.3f} s "
-                        f"but its narration {audio.duration:.3f} s",
-                    )
-
-            video_key = self.cache.put("segments", key, ".mp4", write, "video/mp4")
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        with cpu_meter() as measured:
+            try:
+                video_key, duration = self._draw_and_encode(scene, audio, scratch, key)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         self.cache.put_json("segment-meta", key, {"duration": duration})
-        return SceneSegment(scene.index, video_key, duration, key, reused=False)
+        return SceneSegment(
+            scene.index, video_key, duration, key, reused=False, cpu_seconds=measured.seconds
+        )
+
+    def _draw_and_encode(
+        self, scene: Scene, audio: SceneAudio, scratch: Path, key: str
+    ) -> tuple[str, float]:
+        frames = self._renderer.render_scene(scene, audio, scratch)
+        script = scratch / "stills.ffconcat"
+        script.write_text(
+            stills_concat_script([(f.path, f.duration) for f in frames]), encoding="utf-8"
+        )
+        duration = 0.0
+
+        def write(tmp: Path) -> None:
+            nonlocal duration
+            self._run(segment_encode_args(script, tmp, self.spec, self.threads), STAGE)
+            duration = video_track(tmp, STAGE).duration
+            if abs(duration - audio.duration) > DURATION_TOLERANCE_S:
+                raise StageFailed(
+                    STAGE,
+                    f"scene {scene.index}: segment lasts {duration:.3f} s "
+                    f"but its narration {audio.duration:.3f} s",
+                )
+
+        video_key = self.cache.put("segments", key, ".mp4", write, "video/mp4")
+        return video_key, duration

@@ -1,4 +1,5 @@
-"""manifest.json: what was made, from what, and how long each stage took."""
+"""manifest.json: what was made, from what, by which provider, how long each stage took and
+what it cost."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vividly_ray import __version__
+from vividly_ray.domain.costs import PriceTable, estimate
 from vividly_ray.domain.models import (
     AssembledVideo,
     SceneAudio,
@@ -24,7 +26,22 @@ def build_manifest(
     scenes: Sequence[tuple[SceneAudio, SceneSegment]],
     video: AssembledVideo,
     timeline: StageTimeline,
+    cpu_seconds: dict[str, float] | None = None,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any]:
+    cpu = {stage: round(seconds, 3) for stage, seconds in (cpu_seconds or {}).items()}
+    speech: dict[str, int] = {}
+    for audio, _ in scenes:
+        speech[audio.voiced_by] = speech.get(audio.voiced_by, 0) + audio.tts_characters
+    cost = estimate(
+        prices or PriceTable(),
+        tokens_in=script.usage.llm_tokens_in,
+        tokens_out=script.usage.llm_tokens_out,
+        tts_characters=speech,
+        cpu_seconds=sum(cpu.values()),
+    )
+    cost["cpu_seconds_by_stage"] = cpu
+    cost["llm_calls"] = script.usage.llm_calls
     return {
         "request_id": request_id,
         "generator": f"vividly-ray {__version__}",
@@ -57,6 +74,18 @@ def build_manifest(
             for title, start, end in video.chapters
         ],
         "sources": [source_to_dict(s) for s in script.sources],
+        "providers": {
+            "script": script.planned_by,
+            "scenes": [
+                {
+                    "index": audio.scene_index,
+                    "written_by": script.scenes[audio.scene_index].written_by,
+                    "voiced_by": audio.voiced_by,
+                }
+                for audio, _ in scenes
+            ],
+        },
+        "cost": cost,
         "files": {
             "video": "video.mp4",
             "captions_vtt": "captions.vtt",

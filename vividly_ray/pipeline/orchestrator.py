@@ -23,6 +23,7 @@ from pathlib import Path
 
 from vividly_ray.domain.assessment import Assessment, Decision
 from vividly_ray.domain.blobs import BlobStore
+from vividly_ray.domain.costs import PriceTable
 from vividly_ray.domain.errors import (
     ClarificationNeeded,
     Conflict,
@@ -77,6 +78,7 @@ class PipelinePorts:
     blobs: BlobStore
     scratch: Path
     pacing: SpeechPacing
+    prices: PriceTable = PriceTable()
 
 
 class VideoPipeline:
@@ -102,6 +104,8 @@ class VideoPipeline:
             tempfile.mkdtemp(prefix=f"request-{request_id[:8]}-", dir=self._ports.scratch)
         )
         try:
+            cpu: dict[str, float] = {}
+            started = time.thread_time()
             stage = self._enter(request_id, RequestStatus.VALIDATING, timeline, reached)
             assessment = self._validate(request_id, request, timeline)
 
@@ -111,9 +115,13 @@ class VideoPipeline:
                 request.effective_question, request.grade, retrieval_limit(request), topic=topic
             )
             require_material(retrieval, request, topic, self._ports.pacing)
+            cpu["validating+retrieving"] = time.thread_time() - started
 
             stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline, reached)
+            started = time.thread_time()
             script = self._ports.writer.write(request, retrieval, assessment.topic)
+            # A writer on a pool reports its own CPU; one in this thread is measured here.
+            cpu["generating_script"] = script.usage.cpu_seconds or time.thread_time() - started
             (out_dir / "script.json").write_text(
                 json.dumps(script_to_dict(script), indent=2), "utf-8"
             )
@@ -132,7 +140,11 @@ class VideoPipeline:
             # The manifest records the whole timeline, so it is written as the request completes:
             # its files are stored first and the completed transition is the last write.
             timeline.enter(RequestStatus.COMPLETED)
-            manifest = build_manifest(request_id, request, script, scenes, video, timeline)
+            cpu["generating_video"] = sum(a.cpu_seconds + g.cpu_seconds for a, g in scenes)
+            cpu["processing_video"] = video.cpu_seconds
+            manifest = build_manifest(
+                request_id, request, script, scenes, video, timeline, cpu, self._ports.prices
+            )
             (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
             files = self._deliver(request_id, out_dir)
             self._ports.tracker.annotate(

@@ -9,6 +9,7 @@ never synthesised twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Grade, Scene, SceneAudio, SentenceTiming
+from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.speech.timing import (
     SCENE_LEAD_SECONDS,
     SCENE_TAIL_SECONDS,
@@ -74,7 +76,8 @@ class PiperNarrator:
         if cached_wav is not None and cached_meta is not None:
             return _scene_audio(scene.index, cached_wav, cached_meta, key)
         try:
-            samples, rate, timings = self._synthesise(sentences, scale)
+            with cpu_meter() as measured:
+                samples, rate, timings = self._synthesise(sentences, scale)
         except Exception as exc:  # onnxruntime and espeak raise many kinds
             raise StageFailed(
                 "generating_video",
@@ -92,7 +95,8 @@ class PiperNarrator:
         # The timings are written last: their presence means the audio is complete.
         meta = {"sentences": timings, "duration": duration}
         self._cache.put_json("audio-timings", key, meta)
-        return _scene_audio(scene.index, wav_key, meta, key)
+        audio = _scene_audio(scene.index, wav_key, meta, key)
+        return dataclasses.replace(audio, cpu_seconds=measured.seconds)
 
     def _synthesise(
         self, sentences: list[str], scale: float

@@ -8,11 +8,13 @@ Ray layer, which is the only part that knows about Ray.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vividly_ray.domain.blobs import BlobStore
+from vividly_ray.domain.errors import ConfigurationError
 from vividly_ray.domain.models import RenderSpec
 from vividly_ray.library.index import LibraryIndex
 from vividly_ray.library.store import load_index
@@ -74,8 +76,49 @@ def build_database(settings: Settings) -> Database:
 
 
 def build_blobs(settings: Settings) -> BlobStore:
+    """Where delivered files and scene artifacts live: a local folder, or the platform's
+    buckets (``cache/`` keys in the temp-files bucket when one is set)."""
     prepare_home(settings)
-    return LocalBlobStore(settings.blob_dir)
+    if not settings.uses_gcs:
+        return LocalBlobStore(settings.blob_dir)
+    from vividly_ray.storage.gcs_blobs import GcsBlobStore
+    from vividly_ray.storage.routed import RoutedBlobStore
+
+    client = build_storage_client(settings)
+    signer = settings.gcs_signer_email or None
+    content = GcsBlobStore(client, settings.gcs_generated_content_bucket, signer_email=signer)
+    temp = settings.gcs_temp_files_bucket
+    if not temp or temp == settings.gcs_generated_content_bucket:
+        return content
+    return RoutedBlobStore(
+        content, {"cache/": GcsBlobStore(client, temp, signer_email=signer)}
+    )
+
+
+def build_store_urls(blobs: BlobStore) -> Callable[[str, str, int], str] | None:
+    """Signed URLs of the bucket itself when files live in GCS (None: the API serves them)."""
+    from vividly_ray.storage.gcs_blobs import GcsBlobStore
+    from vividly_ray.storage.routed import RoutedBlobStore
+
+    def store_of(key: str) -> BlobStore:
+        return blobs.store_for(key) if isinstance(blobs, RoutedBlobStore) else blobs
+
+    if not isinstance(blobs, GcsBlobStore | RoutedBlobStore):
+        return None
+    delivered = store_of("videos/")
+    if not isinstance(delivered, GcsBlobStore) or not delivered.can_sign():
+        # An emulator's anonymous client cannot sign: the API serves the files itself.
+        return None
+
+    def signed(key: str, name: str, ttl_s: int) -> str:
+        store = store_of(key)
+        if not isinstance(store, GcsBlobStore):
+            raise ConfigurationError([f"files under {key!r} are not in a bucket"])
+        # Players stream the video and captions inline; the rest downloads under its name.
+        inline = name.endswith((".mp4", ".vtt", ".jpg"))
+        return store.signed_url(key, ttl_s, download_name=None if inline else name)
+
+    return signed
 
 
 def build_stores(settings: Settings) -> Stores:
@@ -162,8 +205,22 @@ def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | No
 
 
 def build_library(settings: Settings) -> LibraryIndex:
+    """The starter articles, the documents added locally and, with ``GCS_OER_CONTENT_BUCKET``,
+    the bucket's documents (synced to a local copy that only re-downloads what changed)."""
     prepare_home(settings)
-    return load_index(settings.library_dir)
+    index = load_index(settings.library_dir)
+    if settings.gcs_oer_content_bucket:
+        from vividly_ray.library.gcs_source import load_bucket_documents
+
+        index.add(
+            load_bucket_documents(
+                build_storage_client(settings),
+                settings.gcs_oer_content_bucket,
+                settings.gcs_oer_prefix,
+                settings.library_dir / "bucket",
+            )
+        )
+    return index
 
 
 def build_validator(library: LibraryIndex) -> QuestionValidator:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         validation_alias="GCS_TEMP_FILES_BUCKET",
         description="bucket for the scene cache and intermediate files (default: content bucket)",
     )
+    gcs_signer_email: str = Field(
+        default="",
+        description="service account that signs URLs when no key file exists (Workload Identity)",
+    )
+    gcs_signed_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     pubsub_subscription: str = Field(
         default="",
         validation_alias="PUBSUB_SUBSCRIPTION",

@@ -81,6 +81,10 @@ class ApiServices:
     web_dir: Path | None = None
     # Extra readiness checks (the Ray layer adds "are the pools up"); name -> problem or "".
     readiness: Callable[[], dict[str, str]] | None = None
+    # With cloud storage: (blob key, file name, seconds) -> a signed URL of the store itself,
+    # so clients fetch the bytes from the bucket, not through the gateway.
+    store_urls: Callable[[str, str, int], str] | None = None
+    store_url_ttl_s: int = 900
     events_poll_s: float = 0.3
 
 
@@ -208,11 +212,17 @@ def create_app(services: ApiServices) -> FastAPI:
         record = services.requests.get(request_id, org)
         events = services.requests.events(request_id)
         files: dict[str, str] = {}
-        if record.status is RequestStatus.COMPLETED:
+        stored = record.request_metadata.get("files", {})
+        if record.status is RequestStatus.COMPLETED and services.store_urls is not None:
+            files = {
+                name: services.store_urls(key, name, services.store_url_ttl_s)
+                for name, key in stored.items()
+            }
+        elif record.status is RequestStatus.COMPLETED:
             secret = services.accounts.webhook_secret(org)
             files = {
                 name: signed_path(secret, request_id, name, services.file_url_ttl_s)
-                for name in record.request_metadata.get("files", {})
+                for name in stored
             }
         return detail_view(record, events, files)
 
@@ -271,6 +281,10 @@ def create_app(services: ApiServices) -> FastAPI:
         info = services.blobs.stat(key) if key else None
         if info is None:
             raise BlobNotFound(f"request {request_id} has no {name} (status {record.status.value})")
+        if services.store_urls is not None:
+            # The bucket serves the bytes (ranges included) under a short-lived signed URL.
+            target = services.store_urls(str(key), name, services.store_url_ttl_s)
+            return Response(status_code=307, headers={"Location": target})
         etag = f'"{info.etag}"'
         headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
         if if_none_match(if_none, etag):

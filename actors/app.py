@@ -35,6 +35,10 @@ class AppArgs(BaseModel):
     tracker_cpus: float = Field(default=0.05, gt=0)
     writer_replicas: int = Field(default=1, ge=1)
     writer_cpus: float = Field(default=0.1, gt=0)
+    scene_writer_replicas: int = Field(
+        default=0, ge=0, description="SceneWriter replicas (0: the writer needs none)"
+    )
+    scene_writer_cpus: float = Field(default=0.02, gt=0)
     narrator_min_replicas: int = Field(default=2, ge=1)
     narrator_max_replicas: int = Field(default=2, ge=1)
     narrator_cpus: float = Field(default=0.4, gt=0)
@@ -56,6 +60,10 @@ class AppArgs(BaseModel):
             encoder_cpus=min(settings.encoder_cpus, 0.4),
             encoder_threads=settings.encoder_threads,
             pubsub_bridge=bool(settings.pubsub_subscription or settings.pubsub_results_topic),
+            # A model-backed writer plans on ScriptWriter and writes scenes on SceneWriter.
+            scene_writer_replicas=0 if settings.script_writer == "offline" else 2,
+            # ...and both only wait on the network, so they take a sliver of a core.
+            writer_cpus=0.1 if settings.script_writer == "offline" else 0.02,
             # A remote voice waits on the network, not the cores: let each replica overlap calls.
             narrator_max_ongoing=4 if settings.narrator == "google" else 1,
         )
@@ -95,11 +103,20 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         # One encode at a time per replica: x264 gets its thread share, the router the rest.
         max_ongoing_requests=1,
     ).bind(parsed.encoder_threads)
+    scene_writers = None
+    if parsed.scene_writer_replicas:
+        scene_writers = ScriptWriterPool.options(  # type: ignore[attr-defined]
+            name="SceneWriter",
+            num_replicas=parsed.scene_writer_replicas,
+            ray_actor_options={"num_cpus": parsed.scene_writer_cpus},
+            # Each scene call waits on the model's network round trip, not on a core.
+            max_ongoing_requests=8,
+        ).bind()
     writers = ScriptWriterPool.options(  # type: ignore[attr-defined]
         num_replicas=parsed.writer_replicas,
         ray_actor_options={"num_cpus": parsed.writer_cpus},
         max_ongoing_requests=4,
-    ).bind()
+    ).bind(scene_writers)
     dispatcher = DispatcherDeployment.options(  # type: ignore[attr-defined]
         num_replicas=parsed.dispatcher_replicas,
         ray_actor_options={"num_cpus": parsed.dispatcher_cpus},

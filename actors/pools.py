@@ -5,8 +5,12 @@ Each replica builds its adapter once, through the composition root, and delegate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from ray import serve
 
+from actors.errors import unwrapped
 from vividly_ray.bootstrap import (
     build_encoder,
     build_library,
@@ -24,6 +28,7 @@ from vividly_ray.domain.models import (
     Script,
     VideoRequest,
 )
+from vividly_ray.script.llm.tasks import SceneDraft, SceneTask
 from vividly_ray.settings import load_settings
 
 
@@ -39,15 +44,45 @@ class NarratorPool:
         return self._narrator.narrate(scene, grade)
 
 
+class ServeSceneRunner:
+    """Sends each scene task of a script to the SceneWriter pool, all at once, so the scenes of
+    one script are written in parallel on every replica; drafts come back in task order."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def run(self, tasks: Sequence[SceneTask]) -> list[SceneDraft]:
+        responses = [self._handle.write_scene.remote(task) for task in tasks]
+        drafts: list[SceneDraft] = [
+            unwrapped(response.result, "generating_script") for response in responses
+        ]
+        return drafts
+
+
 @serve.deployment(name="ScriptWriter")
 class ScriptWriterPool:
-    """The offline grounded writer, with the library loaded once per replica."""
+    """The configured script writer, with the library loaded once per replica.
 
-    def __init__(self) -> None:
-        self._writer = build_writer(build_library(load_settings()))
+    With a model-backed writer, ``scene_writers`` is the SceneWriter pool (this same class,
+    deployed under another name without one): this replica plans the outline and the pool
+    writes the scenes. Scenes go to a separate deployment so that a replica busy planning can
+    never wait on a scene queued behind itself.
+    """
+
+    def __init__(self, scene_writers: Any = None) -> None:
+        settings = load_settings()
+        runner = ServeSceneRunner(scene_writers) if scene_writers is not None else None
+        self._writer = build_writer(settings, build_library(settings), runner)
 
     def write(self, request: VideoRequest, retrieval: Retrieval, topic: str) -> Script:
         return self._writer.write(request, retrieval, topic)
+
+    def write_scene(self, task: SceneTask) -> SceneDraft:
+        write_scene = getattr(self._writer, "write_scene", None)
+        if write_scene is None:
+            raise RuntimeError("the offline writer writes whole scripts, not scene tasks")
+        draft: SceneDraft = write_scene(task)
+        return draft
 
 
 @serve.deployment(name="SegmentEncoder")

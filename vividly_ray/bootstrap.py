@@ -45,6 +45,7 @@ from vividly_ray.validation.assess import QuestionValidator
 
 if TYPE_CHECKING:
     from vividly_ray.messaging.bridge import PubSubBridge
+    from vividly_ray.script.llm.runner import SceneRunner
 
 
 def prepare_home(settings: Settings) -> None:
@@ -227,12 +228,103 @@ def build_validator(library: LibraryIndex) -> QuestionValidator:
     return QuestionValidator(extra_terms=library.vocabulary())
 
 
-def build_writer(library: LibraryIndex) -> OfflineScriptWriter:
+def build_offline_writer(library: LibraryIndex) -> OfflineScriptWriter:
     return OfflineScriptWriter(keywords=library.keywords)
+
+
+def build_writer(
+    settings: Settings, library: LibraryIndex, runner: SceneRunner | None = None
+) -> ScriptWriter:
+    """The configured script writer. A model-backed writer plans with its model and writes the
+    scenes in parallel through ``runner`` (the ScriptWriter pool's replicas in the Serve app);
+    the offline writer is its fallback, per scene and, while the provider's breaker is open,
+    for whole scripts."""
+    offline = build_offline_writer(library)
+    if settings.script_writer == "offline":
+        return offline
+    if settings.script_writer == "gemini":
+        from vividly_ray.script.llm.gemini import GeminiScriptWriter, make_gemini_client
+
+        return GeminiScriptWriter(
+            make_gemini_client(
+                settings.google_cloud_project,
+                settings.vertex_location,
+                base_url=settings.vertex_base_url or None,
+                credentials=google_credentials(settings),
+            ),
+            settings.vertex_model,
+            fallback=offline,
+            runner=runner,
+            breaker=breaker(settings, "gemini"),
+        )
+    from vividly_ray.script.llm.openai_compatible import OpenAICompatibleScriptWriter
+
+    return OpenAICompatibleScriptWriter(
+        settings.openai_base_url,
+        settings.openai_model,
+        fallback=offline,
+        api_key=settings.openai_api_key.get_secret_value(),
+        runner=runner,
+        breaker=breaker(settings, "openai"),
+    )
+
+
+def check_script_model(settings: Settings) -> str:
+    """For ``vividly doctor``: the configured model answers a one-line structured request."""
+    from vividly_ray.script.llm.client import LlmClient
+
+    client: LlmClient
+    if settings.script_writer == "gemini":
+        from vividly_ray.script.llm.gemini import GeminiClient, make_gemini_client
+
+        client = GeminiClient(
+            make_gemini_client(
+                settings.google_cloud_project,
+                settings.vertex_location,
+                base_url=settings.vertex_base_url or None,
+                credentials=google_credentials(settings),
+                timeout_s=15.0,
+            ),
+            settings.vertex_model,
+        )
+        model = f"gemini:{settings.vertex_model}"
+    else:
+        from vividly_ray.script.llm.openai_compatible import OpenAICompatibleClient
+
+        client = OpenAICompatibleClient(
+            settings.openai_base_url,
+            settings.openai_model,
+            settings.openai_api_key.get_secret_value(),
+            timeout_s=15.0,
+        )
+        model = f"openai:{settings.openai_model}"
+    schema = {
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}},
+        "required": ["ok"],
+        "additionalProperties": False,
+    }
+    reply = client.generate_json(
+        "Answer with the JSON object the schema describes.", 'Reply {"ok": true}.', schema
+    )
+    if reply.blocked:
+        raise RuntimeError(f"{model} blocked a health-check request: {reply.blocked}")
+    return f"{model} answers structured requests ({reply.tokens_in}+{reply.tokens_out} tokens)"
 
 
 def build_cache(settings: Settings, blobs: BlobStore | None = None) -> ContentCache:
     return ContentCache(blobs or build_blobs(settings), settings.work_dir / "cache-writes")
+
+
+def google_credentials(settings: Settings) -> Any:
+    """Credentials for the Google AI APIs: a static token when one is configured, else None
+    (the client libraries then use Application Default Credentials: Workload Identity on GKE)."""
+    token = settings.google_access_token.get_secret_value()
+    if not token:
+        return None
+    from google.oauth2.credentials import Credentials
+
+    return Credentials(token=token)  # type: ignore[no-untyped-call]
 
 
 def breaker(settings: Settings, name: str) -> CircuitBreaker:
@@ -252,7 +344,7 @@ def build_narrator(settings: Settings, threads: int | None = None) -> Narrator:
     from vividly_ray.speech.google_narrator import GoogleNarrator, make_tts_client
 
     google = GoogleNarrator(
-        make_tts_client(settings.tts_endpoint or None),
+        make_tts_client(settings.tts_endpoint or None, google_credentials(settings)),
         cache,
         voice=settings.tts_voice,
         language_code=settings.tts_language,
@@ -271,7 +363,7 @@ def check_google_voice(settings: Settings) -> str:
     """For ``vividly doctor``: the TTS endpoint answers and offers the configured voice."""
     from vividly_ray.speech.google_narrator import make_tts_client
 
-    client = make_tts_client(settings.tts_endpoint or None)
+    client = make_tts_client(settings.tts_endpoint or None, google_credentials(settings))
     voices = client.list_voices(
         request={"language_code": settings.tts_language}, timeout=10.0, retry=None
     ).voices
@@ -310,7 +402,7 @@ def build_pipeline(
     ports = PipelinePorts(
         assessor=assessor or build_validator(library),
         retriever=library,
-        writer=writer or build_writer(library),
+        writer=writer or build_writer(settings, library),
         executor=executor,
         assembler=VideoAssembler(blobs, settings.work_dir),
         tracker=tracker,

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     openai_base_url: str = Field(default="", description="OpenAI-compatible server, .../v1")
     openai_model: str = Field(default="")
     openai_api_key: SecretStr = Field(default=SecretStr(""))
+    google_access_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="a static OAuth token for Vertex AI and Cloud TTS instead of Application "
+        "Default Credentials (short-lived: one-off runs and tests against stubs)",
+    )
     narrator: str = Field(default="piper", pattern="^(piper|google)$")
     tts_voice: str = Field(default="en-US-Chirp3-HD-Charon", validation_alias="GOOGLE_TTS_VOICE")
     tts_language: str = Field(default="en-US", validation_alias="GOOGLE_TTS_LANGUAGE")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vividly_ray.domain.blobs import BlobStore
+from vividly_ray.domain.costs import PriceTable
 from vividly_ray.domain.errors import ConfigurationError
 from vividly_ray.domain.models import RenderSpec
 from vividly_ray.library.index import LibraryIndex
@@ -409,5 +410,6 @@ def build_pipeline(
         blobs=blobs,
         scratch=Path(settings.work_dir) / "requests",
         pacing=EstimatedPacing(),
+        prices=PriceTable.from_json(settings.prices),
     )
     return VideoPipeline(ports, listener)

@@ -139,6 +139,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
 
+    @field_validator("prices")
+    @classmethod
+    def _price_table(cls, value: str) -> str:
+        from vividly_ray.domain.costs import PriceTable
+
+        try:
+            PriceTable.from_json(value)
+        except ConfigurationError as exc:
+            raise ValueError(exc.problems[0].removeprefix("VIVIDLY_PRICES: ")) from None
+        return value
+
     @property
     def uses_gcs(self) -> bool:
         return bool(self.gcs_generated_content_bucket)

@@ -31,7 +31,9 @@ def test_the_estimate_prices_each_part_from_the_table() -> None:
 
 
 def test_prices_can_be_overridden_by_json_keeping_the_other_defaults() -> None:
-    table = PriceTable.from_json('{"cpu_per_hour": 0.1, "tts_per_million_characters": {"chirp": 1}}')
+    table = PriceTable.from_json(
+        '{"cpu_per_hour": 0.1, "tts_per_million_characters": {"chirp": 1}}'
+    )
     assert table.cpu_per_hour == 0.1
     assert table.tts_rate("google:en-US-Chirp3-HD-Kore") == 1
     assert table.tts_rate("google:en-US-Neural2-F") == PriceTable().tts_rate("neural2")

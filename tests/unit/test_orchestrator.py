@@ -154,3 +154,35 @@ def test_an_unexpected_error_is_an_internal_error_with_an_id_and_no_details(
     assert tracker.error.code == "internal" and len(tracker.error.error_id) == 12
     assert "secret detail" not in tracker.error.message
     assert tracker.error.error_id in tracker.error.message
+
+
+class _DecidingWriter:
+    """A model-backed writer that refuses or finds the question unclear."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def write(self, request: VideoRequest, retrieval: object, topic: str = "") -> object:
+        raise self.error
+
+
+def test_a_writer_refusal_fails_the_request_at_generating_script_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    tracker = FakeTracker()
+    writer = _DecidingWriter(RefusedUnsafe(["the model declined: not suitable for K-12"]))
+    with pytest.raises(RefusedUnsafe):
+        _pipeline(tracker, tmp_path, writer=writer).run("r1", REQUEST)
+    assert tracker.status is RequestStatus.FAILED
+    assert tracker.error is not None
+    assert (tracker.error.stage, tracker.error.code) == ("generating_script", "refused")
+    assert "declined" in tracker.error.message
+
+
+def test_a_writer_that_finds_the_question_unclear_asks_the_student(tmp_path: Path) -> None:
+    tracker = FakeTracker()
+    unclear = ClarificationNeeded(["two topics"], ["Do you mean rivers or oceans?"])
+    with pytest.raises(ClarificationNeeded):
+        _pipeline(tracker, tmp_path, writer=_DecidingWriter(unclear)).run("r1", REQUEST)
+    assert tracker.status is RequestStatus.CLARIFICATION_NEEDED
+    assert tracker.details[-1]["questions"] == ["Do you mean rivers or oceans?"]

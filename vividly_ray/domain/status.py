@@ -57,8 +57,10 @@ def _allowed() -> dict[RequestStatus, frozenset[RequestStatus]]:
         allowed[here].add(nxt)
     for status in PIPELINE[:-1]:
         allowed[status] |= {RequestStatus.FAILED, RequestStatus.CANCELLED}
-    # Validation may stop to ask the student; their answer starts validation again.
+    # Validation may stop to ask the student, and so may a script-writing model that finds the
+    # question unclear; the student's answer starts validation again.
     allowed[RequestStatus.VALIDATING].add(RequestStatus.CLARIFICATION_NEEDED)
+    allowed[RequestStatus.GENERATING_SCRIPT].add(RequestStatus.CLARIFICATION_NEEDED)
     allowed[RequestStatus.CLARIFICATION_NEEDED] |= {
         RequestStatus.VALIDATING,
         RequestStatus.CANCELLED,

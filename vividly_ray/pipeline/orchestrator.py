@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from vividly_ray.domain.assessment import Assessment, Decision
 from vividly_ray.domain.blobs import BlobStore
@@ -37,6 +38,7 @@ from vividly_ray.domain.models import (
     DELIVERED_FILES,
     ErrorInfo,
     RenderSpec,
+    Retrieval,
     SceneAudio,
     SceneSegment,
     Script,
@@ -119,7 +121,9 @@ class VideoPipeline:
 
             stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline, reached)
             started = time.thread_time()
-            script = self._ports.writer.write(request, retrieval, assessment.topic)
+            script = self._write_script(
+                request_id, request, retrieval, assessment.topic, timeline
+            )
             # A writer on a pool reports its own CPU; one in this thread is measured here.
             cpu["generating_script"] = script.usage.cpu_seconds or time.thread_time() - started
             (out_dir / "script.json").write_text(
@@ -216,15 +220,7 @@ class VideoPipeline:
     ) -> Assessment:
         assessment = self._ports.assessor.assess(request.effective_question, request.grade)
         if assessment.decision is Decision.REFUSE:
-            refusal = RefusedUnsafe(assessment.reasons)
-            self._ports.tracker.transition(
-                request_id,
-                RequestStatus.FAILED,
-                message=f"refused: {refusal.message}",
-                error=ErrorInfo("validating", "refused", refusal.message),
-            )
-            timeline.enter(RequestStatus.FAILED)
-            raise refusal
+            self._refuse(request_id, RefusedUnsafe(assessment.reasons), "validating", timeline)
         if assessment.decision is Decision.CLARIFY:
             if len(request.clarifications) >= MAX_CLARIFICATION_ROUNDS:
                 raise StageFailed(
@@ -232,19 +228,59 @@ class VideoPipeline:
                     f"the question is still unclear after {MAX_CLARIFICATION_ROUNDS} answers: "
                     + "; ".join(assessment.reasons),
                 )
-            clarification = ClarificationNeeded(assessment.reasons, assessment.questions)
-            self._ports.tracker.transition(
-                request_id,
-                RequestStatus.CLARIFICATION_NEEDED,
-                message=" | ".join(assessment.questions),
-                details={
-                    "questions": list(assessment.questions),
-                    "reasons": list(assessment.reasons),
-                },
+            self._ask(
+                request_id, ClarificationNeeded(assessment.reasons, assessment.questions), timeline
             )
-            timeline.enter(RequestStatus.CLARIFICATION_NEEDED)
-            raise clarification
         return assessment
+
+    def _write_script(
+        self,
+        request_id: str,
+        request: VideoRequest,
+        retrieval: Retrieval,
+        topic: str,
+        timeline: StageTimeline,
+    ) -> Script:
+        """The writer's script; a model-backed writer may also refuse or ask, as validation does."""
+        try:
+            return self._ports.writer.write(request, retrieval, topic)
+        except RefusedUnsafe as refusal:
+            self._refuse(request_id, refusal, "generating_script", timeline)
+        except ClarificationNeeded as clarification:
+            if len(request.clarifications) >= MAX_CLARIFICATION_ROUNDS:
+                raise StageFailed(
+                    "generating_script",
+                    f"the question is still unclear after {MAX_CLARIFICATION_ROUNDS} answers: "
+                    + clarification.message,
+                ) from clarification
+            self._ask(request_id, clarification, timeline)
+
+    def _refuse(
+        self, request_id: str, refusal: RefusedUnsafe, stage: str, timeline: StageTimeline
+    ) -> NoReturn:
+        self._ports.tracker.transition(
+            request_id,
+            RequestStatus.FAILED,
+            message=f"refused: {refusal.message}",
+            error=ErrorInfo(stage, "refused", refusal.message),
+        )
+        timeline.enter(RequestStatus.FAILED)
+        raise refusal
+
+    def _ask(
+        self, request_id: str, clarification: ClarificationNeeded, timeline: StageTimeline
+    ) -> NoReturn:
+        self._ports.tracker.transition(
+            request_id,
+            RequestStatus.CLARIFICATION_NEEDED,
+            message=" | ".join(clarification.questions),
+            details={
+                "questions": list(clarification.questions),
+                "reasons": list(clarification.reasons),
+            },
+        )
+        timeline.enter(RequestStatus.CLARIFICATION_NEEDED)
+        raise clarification
 
     def _render_scenes(
         self, request_id: str, script: Script, spec: RenderSpec

@@ -90,11 +90,11 @@ def _local_name(name: str, prefix: str) -> str | None:
     relative = name[len(prefix) :] if name.startswith(prefix) else None
     if not relative or relative.endswith("/"):
         return None  # the prefix itself, or a folder placeholder
-    parts = PurePosixPath(relative).parts
+    # Empty segments too: "oer//x.md" would otherwise become the absolute path "/x.md".
     unsafe = (
         "\\" in relative
         or any(ord(ch) < 32 for ch in relative)
-        or any(part in (".", "..") or part.startswith(".") for part in parts)
+        or any(part in ("", "..") or part.startswith(".") for part in relative.split("/"))
     )
     if unsafe:
         log.warning("library sync skips object %r: not a safe local path", name)

@@ -23,13 +23,17 @@ from urllib.parse import quote
 import google.auth.credentials
 import google.auth.transport.requests
 from google.auth import exceptions as auth_errors
-from google.auth.credentials import TokenState
+from google.auth.credentials import AnonymousCredentials, TokenState
 
 from vividly_ray.domain.errors import ConfigurationError, StageFailed
 
 DEFAULT_EXPIRY_S = 15 * 60
 MAX_EXPIRY_S = 7 * 24 * 60 * 60  # the V4 limit; GCS refuses longer-lived URLs
 _UNSAFE_IN_QUOTES = {'"', "\\"}
+_CANNOT_SIGN = (
+    "signed URLs need a service-account key or a service account to sign as through IAM; "
+    "{kind} name neither (give GcsBlobStore signer_email= under Workload Identity)"
+)
 
 
 def signing_arguments(
@@ -43,16 +47,10 @@ def signing_arguments(
     """
     if isinstance(credentials, google.auth.credentials.Signing):
         return {"credentials": credentials}
-    email = service_account_email or _account_of(credentials)
-    if not email:
-        raise ConfigurationError(
-            [
-                f"signed URLs need a service-account key or a service account to sign as; "
-                f"{type(credentials).__name__} has neither (set the signer e-mail for Workload "
-                f"Identity)"
-            ]
-        )
+    if isinstance(credentials, AnonymousCredentials):
+        raise ConfigurationError([_CANNOT_SIGN.format(kind="anonymous credentials")])
     if credentials.token_state is not TokenState.FRESH:
+        # Also how Compute Engine credentials learn which account "default" is.
         try:
             credentials.refresh(  # type: ignore[no-untyped-call]
                 google.auth.transport.requests.Request()
@@ -63,11 +61,10 @@ def signing_arguments(
             raise StageFailed(
                 "storage", f"cannot reach the token service to sign a URL: {exc}", retryable=True
             ) from exc
-        email = service_account_email or _account_of(credentials)
-    token = credentials.token
-    if not token or not email:
-        raise ConfigurationError([f"{type(credentials).__name__} gave no token or account to sign"])
-    return {"service_account_email": email, "access_token": token}
+    email = service_account_email or _account_of(credentials)
+    if not email or not credentials.token:
+        raise ConfigurationError([_CANNOT_SIGN.format(kind=type(credentials).__name__)])
+    return {"service_account_email": email, "access_token": credentials.token}
 
 
 def _account_of(credentials: google.auth.credentials.Credentials) -> str | None:

@@ -252,3 +252,23 @@ def test_the_last_word_of_a_title_is_capitalised() -> None:
 
     assert title_case("alpha Centauri a") == "Alpha Centauri A"
     assert title_case("the speed of light") == "The Speed of Light"
+
+
+def test_a_recap_cut_keeps_numbers_and_lists_whole() -> None:
+    from vividly_ray.script.scenes import recap_sentence
+
+    number = (
+        "The Louisiana Purchase was the 1803 sale of about 828,000 square miles of land by "
+        "France to the United States for about 15 million dollars."
+    )
+    listed = (
+        "Economics is the study of how people, businesses, and governments make choices "
+        "about the scarce resources they want."
+    )
+    clause = (
+        "Every magnet has two ends called poles, and opposite poles pull toward each other "
+        "with a force that grows stronger as they come closer."
+    )
+    assert recap_sentence(number) == number
+    assert recap_sentence(listed) == listed
+    assert recap_sentence(clause) == "Every magnet has two ends called poles."

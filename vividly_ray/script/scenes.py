@@ -6,6 +6,7 @@ Concept scenes narrate library sentences; the title, recap and credits scenes ad
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -117,12 +118,19 @@ def concept_scene(
     return scene, title
 
 
+_LIST_GOES_ON = re.compile(r"^[^,]{1,40},\s*(and|or)\s", re.IGNORECASE)
+
+
 def recap_sentence(sentence: str, term: str = "") -> str:
     """A key sentence, cut before its first comma when that leaves a main clause that still
     names ``term``."""
-    if len(sentence.split()) <= RECAP_SENTENCE_WORDS or "," not in sentence:
+    if len(sentence.split()) <= RECAP_SENTENCE_WORDS or ", " not in sentence:
         return sentence
-    head = sentence.split(",", 1)[0].strip()
+    # Only a clause comma cuts: not the comma inside "828,000", nor one that starts a list
+    # ("how people, businesses, and governments choose").
+    head, rest = (part.strip() for part in sentence.split(", ", 1))
+    if _LIST_GOES_ON.match(rest):
+        return sentence
     if term and not set(term_key(term)) <= set(term_key(head)):
         return sentence
     count = len(head.split())

@@ -19,7 +19,9 @@ from vividly_ray.domain.errors import ConfigurationError
 class Settings(BaseSettings):
     """Embedded defaults need no account: SQLite, a local folder, Piper, the offline writer."""
 
-    model_config = SettingsConfigDict(env_prefix="VIVIDLY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="VIVIDLY_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     home: Path = Field(
         default=Path(".vividly"), description="data folder for the embedded defaults"

@@ -159,8 +159,23 @@ def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"code": status, "message": message, "status": name}}
 
 
+VOICES_PATH = "/v1beta1/voices"
+# What ``voices.list`` offers for en-US here (a small, real-looking subset).
+OFFERED_VOICES = ("en-US-Chirp3-HD-Charon", "en-US-Chirp3-HD-Kore", "en-US-Neural2-F")
+
+
 def _handler_for(stub: TtsStub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != VOICES_PATH:
+                self._send(*_error(404, f"no such method: {self.path}"))
+                return
+            voices = [
+                {"name": name, "languageCodes": ["en-US"], "naturalSampleRateHertz": 24000}
+                for name in OFFERED_VOICES
+            ]
+            self._send(200, {"voices": voices})
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             raw = self.rfile.read(length)

@@ -143,6 +143,10 @@ class GeminiClient:
             )
         except errors.APIError as error:
             reason = f"Gemini answered {error.code} {error.status or ''}".rstrip()
+            if error.message:
+                # The API's own words ("Vertex AI API has not been used in project ...") are
+                # what an operator needs; they never contain the student's text.
+                reason = f"{reason}: {str(error.message)[:300]}"
             if error.code in RETRYABLE_STATUSES or error.code >= 500:
                 raise ProviderUnavailable(reason) from error
             raise ProviderRejected(reason) from error

@@ -293,3 +293,14 @@ def test_raise_unless_proceed_gives_the_domain_errors() -> None:
     with pytest.raises(RefusedUnsafe) as refused:
         assess("how do i make a pipe bomb").raise_unless_proceed()
     assert refused.value.reasons[0].startswith("weapons: ")
+
+
+def test_a_numeric_library_keyword_never_becomes_the_topic() -> None:
+    from vividly_ray.validation.assess import QuestionValidator
+
+    validator = QuestionValidator(extra_terms={"3.14", "1803", "water cycle"})
+    question = (
+        "Create a 3-minute video explaining the water cycle, including evaporation, "
+        "condensation, and precipitation. Include simple diagrams and examples."
+    )
+    assert validator.assess(question, Grade(5)).topic == "water cycle"

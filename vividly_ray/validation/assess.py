@@ -27,7 +27,10 @@ class QuestionValidator:
     """
 
     def __init__(self, extra_terms: Iterable[str] = ()) -> None:
-        self._terms = term_index(extra_terms)
+        # A number is never a topic by itself: "3.14" (a keyword of the article on circles)
+        # must not make "a 3-minute video" a question about the number 3.
+        worded = (term for term in extra_terms if any(char.isalpha() for char in term))
+        self._terms = term_index(worded)
         self._subjects = subject_index()
 
     def assess(self, question: str, grade: Grade) -> Assessment:

@@ -50,14 +50,29 @@ def proper_words(texts: Sequence[str]) -> frozenset[str]:
     return frozenset(names | {word.replace("\u2019", "'") for word in names})
 
 
-def _title(topic: str, best: SourceDocument | None, proper: frozenset[str]) -> tuple[str, str]:
-    """The script title and how it reads in a sentence: the best document's title when it names
-    the topic, otherwise the topic in the student's words."""
+DOMINANT_SHARE = 0.6  # of the candidate sentences, for a document to lend the video its title
+
+
+def _title(
+    topic: str,
+    documents: Sequence[tuple[SourceDocument, float]],
+    proper: frozenset[str],
+) -> tuple[str, str]:
+    """The script title and how it reads in a sentence.
+
+    ``documents`` are the lesson's sources with the share of its candidate sentences each
+    supplies, largest first. The title is a document's title when that names the topic: it holds
+    half the topic's words, or one of them while the document supplies most of the lesson, or
+    one of them while the topic is a clause left over from the question ("lever make work
+    easier"), which names nothing on its own. Otherwise it is the topic in the student's words.
+    """
     wanted = set(tokenize(topic))
-    if best is not None and wanted:
-        shared = wanted & set(tokenize(best.title))
-        if len(shared) * 2 >= len(wanted):
-            return best.title, running_text(best.title, proper)
+    for document, share in documents:
+        shared = wanted & set(tokenize(document.title))
+        if not shared:
+            continue
+        if len(shared) * 2 >= len(wanted) or share >= DOMINANT_SHARE or len(wanted) > 2:
+            return document.title, running_text(document.title, proper)
     return topic[:1].upper() + topic[1:], topic
 
 
@@ -90,7 +105,11 @@ class OfflineScriptWriter:
             )
         sources = {source.source_id: source for source in retrieval.sources}
         proper = proper_words([r.passage.text for r in retrieval.passages])
-        title, phrase = _title(topic, sources.get(pool[0].source_id), proper)
+        # Sources by how much of the lesson they supply (ties: the best ranked first).
+        shares = Counter(candidate.source_id for candidate in pool)
+        order = sorted(shares, key=lambda source: -shares[source])
+        documents = [(sources[i], shares[i] / len(pool)) for i in order if i in sources]
+        title, phrase = _title(topic, documents, proper)
         framing = Framing(
             title=title,
             phrase=phrase,

@@ -47,7 +47,7 @@ def test_longer_videos_ask_for_more_passages() -> None:
 
 @pytest.mark.parametrize(
     "question, topic",
-    [("How do vaccines work?", "vaccines"), ("How does alcohol affect the body?", "alcohol")],
+    [("How do tattoos work?", "tattoos"), ("How do tattoos stay in the skin?", "tattoos")],
 )
 def test_a_shared_common_word_does_not_make_a_passage_on_topic(question: str, topic: str) -> None:
     index = load_index(None)
@@ -59,7 +59,7 @@ def test_a_shared_common_word_does_not_make_a_passage_on_topic(question: str, to
     "question, topic, source",
     [
         ("How do magnets stick to the fridge?", "magnets", "science-magnets"),
-        ("How do volcanoes erupt?", "volcanoes", "science-plate-tectonics"),
+        ("How do volcanoes erupt?", "volcanoes", "science-volcanoes"),
         ("Explain the water cycle", "water cycle", "science-water-cycle"),
     ],
 )

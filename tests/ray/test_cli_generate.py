@@ -73,7 +73,7 @@ def test_generate_exits_1_naming_the_stage_when_the_library_lacks_the_topic(
 ) -> None:
     run = vividly(
         "generate",
-        "How do vaccines work?",
+        "How do tattoos work?",
         "--grade",
         "7",
         "--minutes",
@@ -83,7 +83,7 @@ def test_generate_exits_1_naming_the_stage_when_the_library_lacks_the_topic(
         home=tmp_path,
     )
     assert run.returncode == 1, run.stderr[-3000:]
-    assert "retrieving" in run.stderr and "vaccines" in run.stderr
+    assert "retrieving" in run.stderr and "tattoos" in run.stderr
     assert "vividly library add" in run.stderr
 
 

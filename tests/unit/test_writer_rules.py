@@ -272,3 +272,18 @@ def test_a_recap_cut_keeps_numbers_and_lists_whole() -> None:
     assert recap_sentence(number) == number
     assert recap_sentence(listed) == listed
     assert recap_sentence(clause) == "Every magnet has two ends called poles."
+
+
+def test_a_sentence_pointing_back_at_a_dropped_one_goes_too() -> None:
+    from vividly_ray.script.editing import narration_sentences
+
+    text = (
+        "When people first found magnetic rocks in the hills of ancient Magnesia, they most "
+        "likely noticed that some parts of each rock pulled on bits of iron much more strongly "
+        "than other parts of the same rock did. These areas are called the poles of a magnet. "
+        "Every magnet has a north pole and a south pole. They always come in pairs."
+    )
+    assert narration_sentences(text, Grade(4)) == [
+        "Every magnet has a north pole and a south pole.",
+        "They always come in pairs.",
+    ]

@@ -93,14 +93,38 @@ def narratable(sentence: str) -> bool:
     return not sentence.endswith(":")
 
 
+# Words that open a sentence by pointing back at the one before ("These areas are called
+# the poles"): such a sentence means nothing once that one is gone.
+_REFERRING_OPENERS = frozenset(
+    ("this", "these", "that", "those", "it", "its", "they", "them", "their", "such")
+    + ("he", "she", "his", "her")
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a word pointing back at the previous one ("This video"
+    and the like are caught by ``narratable`` already)."""
+    first = sentence.split(maxsplit=1)[0].strip("\"'\u201c,").lower() if sentence else ""
+    return first in _REFERRING_OPENERS
+
+
 def narration_sentences(text: str, grade: Grade) -> list[str]:
-    """The sentences of a passage that can be narrated for ``grade``, lightly edited, in order."""
+    """The sentences of a passage that can be narrated for ``grade``, lightly edited, in order.
+
+    A sentence that points back at one that could not be narrated goes too: "These areas are
+    called the poles" after a dropped sentence about magnetic rocks names nothing.
+    """
     limit = max_sentence_words(grade)
     kept: list[str] = []
+    previous_kept = False
     for raw in split_sentences(text):
         for sentence in split_at_semicolons(light_edit(raw), limit):
-            if narratable(sentence) and len(sentence.split()) <= limit:
+            usable = narratable(sentence) and len(sentence.split()) <= limit
+            if usable and refers_back(sentence) and not previous_kept:
+                usable = False
+            if usable:
                 kept.append(sentence)
+            previous_kept = usable
     return kept
 
 

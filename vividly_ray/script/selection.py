@@ -18,7 +18,7 @@ from vividly_ray.domain.models import Grade, Retrieval, RetrievedPassage
 from vividly_ray.library.passages import passage_position
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import summarize
-from vividly_ray.script.editing import narration_sentences, readability
+from vividly_ray.script.editing import narration_sentences, readability, refers_back
 from vividly_ray.script.quality import bullet_problems
 from vividly_ray.script.terms import DEFINING, Shape, mentions, read, term_key
 
@@ -176,7 +176,13 @@ def _ideas(text: str, grade: Grade) -> list[list[str]]:
             continue
         parts = -(-len(sentences) // MAX_IDEA_SENTENCES)
         size = -(-len(sentences) // parts)
-        ideas.extend(sentences[i : i + size] for i in range(0, len(sentences), size))
+        chunks = [sentences[i : i + size] for i in range(0, len(sentences), size)]
+        for n in range(1, len(chunks)):
+            # An idea may not open with a sentence that points back into the previous idea.
+            while chunks[n] and refers_back(chunks[n][0]):
+                chunks[n - 1] = chunks[n - 1] + chunks[n][:1]
+                chunks[n] = chunks[n][1:]
+        ideas.extend(chunk for chunk in chunks if chunk)
     # A one-sentence idea joins its neighbour: a scene needs two bullets.
     merged: list[list[str]] = []
     for idea in ideas:

@@ -107,3 +107,10 @@ def test_ties_go_to_the_earlier_item_and_repeated_query_terms_count_once() -> No
     index = index_of("moon", "moon")
     assert index.top(["moon", "moon"], limit=2)[0][0] == 0
     assert index.scores(["moon", "moon"]) == index.scores(["moon"])
+
+
+def test_weathering_is_its_own_word_not_a_form_of_weather() -> None:
+    from vividly_ray.library.text import stem
+
+    assert stem("weathering") != stem("weather")
+    assert stem("raining") == stem("rain")

@@ -83,10 +83,15 @@ def _strip_inflection(word: str) -> str:
     return word
 
 
+# Words whose ending makes another idea, not a form of the shorter word: "weathering" (rock
+# breaking down) is not "weather" (the state of the air).
+_OWN_WORDS = frozenset({"weathering"})
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix stemmer for lowercase English words."""
-    if len(word) <= _MIN_STEM or not word.isalpha():
+    if len(word) <= _MIN_STEM or not word.isalpha() or word in _OWN_WORDS:
         return word
     base = _strip_inflection(word)
     for suffix in _DERIVATIONAL:

@@ -40,6 +40,7 @@
     "video.mp4": "Video (MP4)",
     "captions.vtt": "Captions (WebVTT)",
     "captions.srt": "Captions (SRT)",
+    "transcript.txt": "Transcript",
     "thumbnail.jpg": "Thumbnail (JPEG)",
     "script.json": "Script (JSON)",
     "manifest.json": "Manifest (JSON)",

@@ -186,3 +186,12 @@ def test_a_writer_that_finds_the_question_unclear_asks_the_student(tmp_path: Pat
         _pipeline(tracker, tmp_path, writer=_DecidingWriter(unclear)).run("r1", REQUEST)
     assert tracker.status is RequestStatus.CLARIFICATION_NEEDED
     assert tracker.details[-1]["questions"] == ["Do you mean rivers or oceans?"]
+
+
+def test_the_transcript_is_delivered_with_every_scene_s_narration(tmp_path: Path) -> None:
+    tracker, blobs = FakeTracker(), MemoryBlobStore()
+    result = _pipeline(tracker, tmp_path, blobs).run("r1", REQUEST)
+    text = blobs.get_bytes(result.files["transcript.txt"]).decode("utf-8")
+    assert text.startswith("The Water Cycle\n")
+    for number in range(4):
+        assert f"Scene {number}\nSentence {number}." in text

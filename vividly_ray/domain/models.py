@@ -235,6 +235,7 @@ DELIVERED_FILES: dict[str, str] = {
     "video.mp4": "video/mp4",
     "captions.vtt": "text/vtt; charset=utf-8",
     "captions.srt": "application/x-subrip; charset=utf-8",
+    "transcript.txt": "text/plain; charset=utf-8",
     "thumbnail.jpg": "image/jpeg",
     "script.json": "application/json",
     "manifest.json": "application/json",

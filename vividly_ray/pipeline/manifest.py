@@ -90,6 +90,7 @@ def build_manifest(
             "video": "video.mp4",
             "captions_vtt": "captions.vtt",
             "captions_srt": "captions.srt",
+            "transcript": "transcript.txt",
             "thumbnail": "thumbnail.jpg",
             "script": "script.json",
         },

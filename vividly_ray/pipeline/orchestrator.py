@@ -61,7 +61,7 @@ from vividly_ray.pipeline.ports import (
     SpeechPacing,
     StatusTracker,
 )
-from vividly_ray.pipeline.serialize import script_to_dict
+from vividly_ray.pipeline.serialize import script_to_dict, transcript_text
 from vividly_ray.pipeline.timeline import StageTimeline
 
 log = logging.getLogger("vividly.pipeline")
@@ -129,6 +129,7 @@ class VideoPipeline:
             (out_dir / "script.json").write_text(
                 json.dumps(script_to_dict(script), indent=2), "utf-8"
             )
+            (out_dir / "transcript.txt").write_text(transcript_text(script), "utf-8")
             self._ports.tracker.annotate(
                 request_id, {"title": script.title, "scenes_total": len(script.scenes)}
             )

@@ -19,6 +19,18 @@ def source_to_dict(source: SourceDocument) -> dict[str, str]:
     }
 
 
+def transcript_text(script: Script) -> str:
+    """The plain-text transcript: the title, then each scene's title and its narration as a
+    paragraph, for readers who cannot or would rather not listen (and for search)."""
+    parts = [script.title, ""]
+    for scene in script.scenes:
+        spoken = " ".join(sentence.strip() for sentence in scene.narration if sentence.strip())
+        if not spoken:
+            continue
+        parts += [scene.title, spoken, ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
 def script_to_dict(script: Script) -> dict[str, Any]:
     return {
         "title": script.title,

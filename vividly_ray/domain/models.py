@@ -165,6 +165,15 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class GlossaryEntry:
+    """A key term and the narration sentence that explains it where it is first taught."""
+
+    term: str
+    definition: str
+    scene_index: int
+
+
+@dataclass(frozen=True)
 class Script:
     title: str
     grade: Grade
@@ -173,6 +182,7 @@ class Script:
     sources: tuple[SourceDocument, ...]
     planned_by: str = "offline"  # the provider that planned the outline
     usage: Usage = Usage()  # LLM tokens spent writing this script
+    glossary: tuple[GlossaryEntry, ...] = ()  # key terms in the order the video teaches them
 
 
 @dataclass(frozen=True)

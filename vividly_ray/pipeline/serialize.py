@@ -49,4 +49,8 @@ def script_to_dict(script: Script) -> dict[str, Any]:
             for scene in script.scenes
         ],
         "sources": [source_to_dict(s) for s in script.sources],
+        "glossary": [
+            {"term": e.term, "definition": e.definition, "scene": e.scene_index}
+            for e in script.glossary
+        ],
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vividly_ray.domain.models import Grade, Scene, SceneKind, Script, SourceDocument
 from vividly_ray.script.bullets import Summary, summarize
+from vividly_ray.script.glossary import build_glossary
 from vividly_ray.script.planning import Section
 from vividly_ray.script.quality import bullet_problems
 from vividly_ray.script.terms import term_key
@@ -217,6 +218,7 @@ def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
         target_seconds=framing.target_seconds,
         scenes=tuple(scenes),
         sources=tuple(used),
+        glossary=build_glossary(concepts, framing.known),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from vividly_ray.domain.models import Retrieval, Script, Usage, VideoRequest
+from vividly_ray.script.glossary import build_glossary
 from vividly_ray.script.llm.tasks import Outline, SceneDraft
 from vividly_ray.script.offline_writer import proper_words
 from vividly_ray.script.scenes import (
@@ -86,4 +87,5 @@ def compose(
         sources=tuple(used),
         planned_by=planned_by,
         usage=total,
+        glossary=build_glossary(concepts),
     )

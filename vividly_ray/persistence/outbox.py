@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from vividly_ray.persistence.database import Database
-from vividly_ray.persistence.orm import WebhookAttempt, WebhookDelivery, utcnow
+from vividly_ray.persistence.orm import ResultMessage, WebhookAttempt, WebhookDelivery, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,35 @@ class AttemptRecord:
     delivered: bool
     status_code: int | None
     error: str
+
+
+OutboxRow = WebhookDelivery | ResultMessage
+
+
+def hold_for(
+    db: Database,
+    model: type[OutboxRow],
+    identity: ColumnElement[bool],
+    attempts: int,
+    now: datetime,
+    hold_s: float,
+) -> bool:
+    """Claim one pending outbox row for ``hold_s`` seconds by compare-and-set: only the relay
+    whose update moves ``next_attempt_at`` past now (with the attempt count it read) sends it,
+    so relays side by side never send the same attempt twice."""
+    with db.sessions.begin() as session:
+        result = session.execute(
+            update(model)
+            .where(
+                identity,
+                model.state == "pending",
+                model.attempts == attempts,
+                model.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + timedelta(seconds=hold_s))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class SqlWebhookOutbox:
@@ -68,23 +97,18 @@ class SqlWebhookOutbox:
         dies mid-send leaves the delivery due again once ``hold_s`` has passed.
         """
         now = utcnow()
-        claimed: list[DueWebhook] = []
-        for webhook in self.due(limit):
-            with self._db.sessions.begin() as session:
-                result = session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.webhook_id == webhook.webhook_id,
-                        WebhookDelivery.state == "pending",
-                        WebhookDelivery.attempts == webhook.attempts,
-                        WebhookDelivery.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + timedelta(seconds=hold_s))
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(webhook)
-        return claimed
+        return [
+            webhook
+            for webhook in self.due(limit)
+            if hold_for(
+                self._db,
+                WebhookDelivery,
+                WebhookDelivery.webhook_id == webhook.webhook_id,
+                webhook.attempts,
+                now,
+                hold_s,
+            )
+        ]
 
     def record(
         self,

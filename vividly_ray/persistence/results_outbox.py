@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from vividly_ray.persistence.database import Database
 from vividly_ray.persistence.orm import RejectedMessage, ResultMessage, utcnow
+from vividly_ray.persistence.outbox import hold_for
 
 
 @dataclass(frozen=True)
@@ -61,23 +62,18 @@ class SqlResultOutbox:
                 )
                 for r in rows
             ]
-        claimed: list[DueResult] = []
-        for message in due:
-            with self._db.sessions.begin() as session:
-                result = session.execute(
-                    update(ResultMessage)
-                    .where(
-                        ResultMessage.message_id == message.message_id,
-                        ResultMessage.state == "pending",
-                        ResultMessage.attempts == message.attempts,
-                        ResultMessage.next_attempt_at <= now,
-                    )
-                    .values(next_attempt_at=now + timedelta(seconds=hold_s))
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(message)
-        return claimed
+        return [
+            message
+            for message in due
+            if hold_for(
+                self._db,
+                ResultMessage,
+                ResultMessage.message_id == message.message_id,
+                message.attempts,
+                now,
+                hold_s,
+            )
+        ]
 
     def record(
         self,

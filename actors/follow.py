@@ -13,11 +13,11 @@ from pathlib import Path
 from rich.console import Console
 
 from actors.cli_progress import ConsoleProgress
-from vividly_ray.bootstrap import Stores, build_stores
+from vividly_ray.bootstrap import Stores, build_intake, build_stores
 from vividly_ray.domain.errors import Conflict
 from vividly_ray.domain.status import RequestStatus
 from vividly_ray.edge import EXIT_CLARIFY, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED
-from vividly_ray.service.intake import Intake, IntakePolicy
+from vividly_ray.service.intake import Intake
 from vividly_ray.settings import Settings
 
 POLL_S = 0.2
@@ -25,11 +25,7 @@ POLL_S = 0.2
 
 def local_intake(settings: Settings) -> tuple[Stores, Intake]:
     stores = build_stores(settings)
-    policy = IntakePolicy(
-        max_queue_depth=settings.max_queue_depth,
-        allow_private_callbacks=settings.webhook_allow_private,
-    )
-    return stores, Intake(stores.requests, policy)
+    return stores, build_intake(settings, stores)
 
 
 def follow_request(

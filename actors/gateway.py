@@ -13,10 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 
-from vividly_ray.bootstrap import build_store_urls, build_stores
+from vividly_ray.bootstrap import build_intake, build_store_urls, build_stores
 from vividly_ray.observability.logs import configure_logging
 from vividly_ray.service.http_api import ApiServices, create_app
-from vividly_ray.service.intake import Intake, IntakePolicy
 from vividly_ray.settings import load_settings
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -56,13 +55,7 @@ def build_gateway_app() -> FastAPI:
     stores = build_stores(settings)
     if settings.auth_disabled:
         log.warning("AUTHENTICATION IS OFF: every caller acts as organization 'local'")
-    intake = Intake(
-        stores.requests,
-        IntakePolicy(
-            max_queue_depth=settings.max_queue_depth,
-            allow_private_callbacks=settings.webhook_allow_private,
-        ),
-    )
+    intake = build_intake(settings, stores)
     services = ApiServices(
         db=stores.db,
         requests=stores.requests,

@@ -38,6 +38,7 @@ from vividly_ray.pipeline.ports import (
 from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import EstimatedPacing
+from vividly_ray.service.intake import Intake, IntakePolicy
 from vividly_ray.settings import Settings
 from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.storage.blobs import LocalBlobStore
@@ -152,6 +153,17 @@ def build_storage_client(settings: Settings) -> Any:
     return storage.Client(project=settings.google_cloud_project or None)
 
 
+def build_intake(settings: Settings, stores: Stores) -> Intake:
+    """Intake for every edge (API, CLI, Pub/Sub): records requests, refuses past the depth."""
+    return Intake(
+        stores.requests,
+        IntakePolicy(
+            max_queue_depth=settings.max_queue_depth,
+            allow_private_callbacks=settings.webhook_allow_private,
+        ),
+    )
+
+
 def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | None:
     """The Pub/Sub intake loop and results relay that the settings ask for (None: neither)."""
     if not (settings.pubsub_subscription or settings.pubsub_results_topic):
@@ -167,7 +179,6 @@ def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | No
         topic_path,
     )
     from vividly_ray.persistence.results_outbox import SqlRejections, SqlResultOutbox
-    from vividly_ray.service.intake import Intake, IntakePolicy
     from vividly_ray.service.message_intake import MessageIntake
     from vividly_ray.service.results_relay import ResultsRelay
 
@@ -175,13 +186,7 @@ def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | No
     loop = None
     if settings.pubsub_subscription:
         path = subscription_path(project, settings.pubsub_subscription)
-        intake = Intake(
-            stores.requests,
-            IntakePolicy(
-                max_queue_depth=settings.max_queue_depth,
-                allow_private_callbacks=settings.webhook_allow_private,
-            ),
-        )
+        intake = build_intake(settings, stores)
         loop = PubSubIntakeLoop(
             pubsub_v1.SubscriberClient(),
             path,

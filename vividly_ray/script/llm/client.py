@@ -13,6 +13,7 @@ A safety block or refusal is not an error: it is an answer, reported in ``LlmRep
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,17 @@ class RetryAfter(ProviderUnavailable):
     def __init__(self, reason: str, seconds: float) -> None:
         super().__init__(reason)
         self.seconds = seconds
+
+
+def json_object(text: str, who: str) -> dict[str, Any]:
+    """The JSON object a model answered; anything else is a ``MalformedReply`` naming ``who``."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise MalformedReply(f"{who} answer was not JSON") from error
+    if not isinstance(data, dict):
+        raise MalformedReply(f"{who} answer was not a JSON object")
+    return data
 
 
 def call_with_retries(

@@ -10,7 +10,6 @@ threshold in every text harm category; a blocked prompt or answer comes back as
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
@@ -27,11 +26,11 @@ from vividly_ray.script.llm.client import (
     RETRYABLE_STATUSES,
     JsonObject,
     LlmReply,
-    MalformedReply,
     ProviderRejected,
     ProviderUnavailable,
     RetryPolicy,
     call_with_retries,
+    json_object,
 )
 from vividly_ray.script.llm.runner import SceneRunner
 from vividly_ray.script.llm.verifier import SceneVerifier
@@ -165,12 +164,7 @@ class GeminiClient:
         blocked = _blocked(response)
         if blocked:
             return LlmReply(None, tokens_in, tokens_out, blocked=blocked, model=model)
-        try:
-            data = json.loads(_text(response))
-        except ValueError as error:
-            raise MalformedReply("Gemini's answer was not JSON") from error
-        if not isinstance(data, dict):
-            raise MalformedReply("Gemini's answer was not a JSON object")
+        data = json_object(_text(response), "Gemini's")
         return LlmReply(data, tokens_in, tokens_out, model=model)
 
 

@@ -9,7 +9,6 @@ honours Retry-After.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from vividly_ray.script.llm.client import (
     RetryAfter,
     RetryPolicy,
     call_with_retries,
+    json_object,
 )
 from vividly_ray.script.llm.runner import SceneRunner
 from vividly_ray.script.llm.verifier import SceneVerifier
@@ -121,12 +121,7 @@ class OpenAICompatibleClient:
         if message.get("refusal") or finish == "content_filter":
             blocked = str(message.get("refusal") or "content_filter")
             return LlmReply(None, tokens_in, tokens_out, blocked=blocked, model=model)
-        try:
-            data = json.loads(str(message.get("content") or ""))
-        except ValueError as error:
-            raise MalformedReply("the model's answer was not JSON") from error
-        if not isinstance(data, dict):
-            raise MalformedReply("the model's answer was not a JSON object")
+        data = json_object(str(message.get("content") or ""), "the model's")
         return LlmReply(data, tokens_in, tokens_out, model=model)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 
-from vividly_ray.bootstrap import build_intake, build_store_urls, build_stores
+from vividly_ray.bootstrap import build_eraser, build_intake, build_store_urls, build_stores
 from vividly_ray.observability.logs import configure_logging
 from vividly_ray.service.http_api import ApiServices, create_app
 from vividly_ray.settings import load_settings
@@ -72,6 +72,7 @@ def build_gateway_app() -> FastAPI:
         readiness=lambda: {**_schema_ready(settings.effective_database_url), **_pools_ready()},
         store_urls=build_store_urls(stores.blobs),
         store_url_ttl_s=settings.gcs_signed_url_ttl_s,
+        eraser=build_eraser(settings, stores),
     )
     return create_app(services)
 

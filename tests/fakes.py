@@ -205,6 +205,12 @@ class MemoryBlobStore:
     def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         yield self.get_bytes(key)[start : end + 1]
 
+    def delete(self, key: str) -> bool:
+        return self.blobs.pop(key, None) is not None
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        yield from [key for key in self.blobs if key.startswith(prefix)]
+
     def _info(self, key: str) -> BlobInfo:
         data, content_type = self.blobs[key]
         return BlobInfo(key, len(data), str(hash(data)), content_type)

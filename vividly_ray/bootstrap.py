@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ from vividly_ray.validation.assess import QuestionValidator
 if TYPE_CHECKING:
     from vividly_ray.messaging.bridge import PubSubBridge
     from vividly_ray.script.llm.runner import SceneRunner
+    from vividly_ray.service.erasure import Eraser
 
 
 def prepare_home(settings: Settings) -> None:
@@ -209,6 +211,21 @@ def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | No
         )
         relay = ResultsRelay(SqlResultOutbox(stores.db), publisher)
     return PubSubBridge(loop, relay, poll_seconds=settings.poll_seconds)
+
+
+def build_eraser(settings: Settings, stores: Stores) -> Eraser:
+    """Erasure on demand and the retention sweep, over the request rows and the BlobStore."""
+    from vividly_ray.persistence.results_outbox import SqlRejections
+    from vividly_ray.service.erasure import Eraser
+
+    return Eraser(
+        stores.requests,
+        stores.blobs,
+        SqlRejections(stores.db),
+        retention_days=settings.retention_days,
+        # A cancelled holder notices within a heartbeat (a third of the lease); wait a whole one.
+        grace=timedelta(seconds=settings.lease_seconds),
+    )
 
 
 def build_library(settings: Settings) -> LibraryIndex:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, ge=0, le=600)
     pipelines_per_dispatcher: int = Field(default=2, ge=1, le=64)
     poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Privacy: how long a finished request (question, student id, video) is kept.
+    retention_days: float = Field(
+        default=30.0, ge=0, le=3650, description="erase requests this long after they end; 0 keeps"
+    )
+    retention_sweep_s: float = Field(default=300.0, ge=5, le=86_400)
     # Webhooks.
     webhook_allow_private: bool = Field(
         default=False, description="allow callback URLs on loopback/private networks"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 from vividly_ray.bootstrap import Stores, build_stores
 from vividly_ray.domain.models import DELIVERED_FILES, delivered_key
 from vividly_ray.domain.status import PIPELINE, STAGE_START_PROGRESS, RequestStatus
+from vividly_ray.persistence.results_outbox import SqlRejections
+from vividly_ray.service.erasure import Eraser
 from vividly_ray.service.http_api import ApiServices, create_app
 from vividly_ray.service.intake import Intake, IntakePolicy
 from vividly_ray.settings import load_settings
@@ -39,6 +42,7 @@ def make_client(
     max_body_bytes: int = 4096,
     file_url_ttl_s: int = 3600,
     events_poll_s: float = 0.02,
+    eraser: Eraser | None = None,
 ) -> TestClient:
     """A client of the API app built on ``stores``; server errors come back as responses."""
     services = ApiServices(
@@ -57,8 +61,16 @@ def make_client(
         max_body_bytes=max_body_bytes,
         file_url_ttl_s=file_url_ttl_s,
         events_poll_s=events_poll_s,
+        eraser=eraser or default_eraser(stores),
     )
     return TestClient(create_app(services), raise_server_exceptions=False)
+
+
+def default_eraser(stores: Stores, **overrides: Any) -> Eraser:
+    """The Eraser the service builds, on ``stores`` (``retention_days``, ``grace``, ``clock``)."""
+    options: dict[str, Any] = {"retention_days": 30.0, "grace": timedelta(seconds=30)}
+    options.update(overrides)
+    return Eraser(stores.requests, stores.blobs, SqlRejections(stores.db), **options)
 
 
 def bearer(key: str) -> dict[str, str]:

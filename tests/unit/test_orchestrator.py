@@ -81,7 +81,19 @@ def test_the_render_spec_comes_from_the_request(tmp_path: Path) -> None:
 def test_scene_progress_carries_scene_counts(tmp_path: Path) -> None:
     tracker = FakeTracker()
     _pipeline(tracker, tmp_path).run("r1", REQUEST)
-    assert {"scenes_done": 4, "scenes_total": 4} in tracker.details
+    assert tracker.details[-1]["scenes_done"] == 4 and tracker.details[-1]["scenes_total"] == 4
+
+
+def test_scene_progress_records_every_scene_blob_once_for_erasure(tmp_path: Path) -> None:
+    tracker = FakeTracker()
+    _pipeline(tracker, tmp_path).run("r1", REQUEST)
+    recorded = [key for details in tracker.details for key in details["blobs"]]
+    expected = [
+        f"cache/{kind}/{i}.{ext}"
+        for i in range(4)
+        for kind, ext in (("audio", "wav"), ("seg", "mp4"))
+    ]
+    assert sorted(recorded) == sorted(expected)
 
 
 def test_a_resumed_request_does_not_record_its_earlier_stages_again(tmp_path: Path) -> None:

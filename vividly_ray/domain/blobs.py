@@ -41,3 +41,11 @@ class BlobStore(Protocol):
     def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start..end`` (inclusive) of the blob, in chunks."""
         ...
+
+    def delete(self, key: str) -> bool:
+        """Remove the blob; False when there was none (deleting twice is not an error)."""
+        ...
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key that starts with ``prefix``, in no particular order."""
+        ...

@@ -97,6 +97,11 @@ class ContentRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When set, the request and everything it stored are erased once this moment has passed
+    # (DELETE /v1/videos/{id}); the wait lets a cancelled holder notice before its blobs go.
+    erase_after: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
 
 
 class RequestEvent(Base):
@@ -200,4 +205,6 @@ class RejectedMessage(Base):
     body_excerpt: Mapped[str] = mapped_column(Text, default="")
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

@@ -16,10 +16,10 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from vividly_ray.domain.errors import (
 )
 from vividly_ray.domain.models import ErrorInfo, VideoRequest
 from vividly_ray.domain.status import RequestStatus, check_transition
-from vividly_ray.persistence.database import Database
+from vividly_ray.persistence.database import Database, aware
 from vividly_ray.persistence.orm import (
     ContentRequest,
     RequestEvent,
@@ -352,16 +352,109 @@ class SqlRequestRepository:
             status = RequestStatus(row.status)
             if status.is_terminal:
                 raise Conflict(f"request {request_id} has already ended ({status.value})")
-            check_transition(status, RequestStatus.CANCELLED)
-            now = utcnow()
-            row.status = RequestStatus.CANCELLED.value
-            row.current_stage = RequestStatus.CANCELLED.value
-            row.updated_at = row.completed_at = now
-            row.lease_owner = None
-            row.lease_expires_at = None
-            self._append(session, row, "status", reason or "cancelled")
-            self._announce(session, row, RequestStatus.CANCELLED)
+            self._cancel_row(session, row, reason or "cancelled")
             return to_record(row)
+
+    def _cancel_row(self, session: Session, row: ContentRequest, reason: str) -> None:
+        check_transition(RequestStatus(row.status), RequestStatus.CANCELLED)
+        now = utcnow()
+        row.status = RequestStatus.CANCELLED.value
+        row.current_stage = RequestStatus.CANCELLED.value
+        row.updated_at = row.completed_at = now
+        row.lease_owner = None
+        row.lease_expires_at = None
+        self._append(session, row, "status", reason)
+        self._announce(session, row, RequestStatus.CANCELLED)
+
+    # -- erasure ------------------------------------------------------------------------------
+
+    def schedule_erasure(
+        self,
+        request_id: str,
+        organization_id: str | None,
+        *,
+        grace: timedelta,
+        now: datetime | None = None,
+    ) -> datetime:
+        """Mark the request for erasure; returns the moment from which it may be erased.
+
+        A running request is cancelled first; its holder notices at its next heartbeat, and
+        ``grace`` (longer than a heartbeat) passes before its blobs may go, so none are written
+        after the erasure. A request that ended on its own is due at once.
+        """
+        with self._sessions.begin() as session:
+            row = self._lock(session, request_id, None, organization_id)
+            status = RequestStatus(row.status)
+            now = now or utcnow()
+            if not status.is_terminal:
+                self._cancel_row(session, row, "cancelled: erasure requested")
+                due = now + grace
+            elif status is RequestStatus.CANCELLED:
+                ended = aware(row.completed_at) or now
+                due = max(now, ended + grace)
+            else:
+                due = now
+            current = aware(row.erase_after)
+            row.erase_after = due if current is None else min(current, due)
+            return row.erase_after
+
+    def erasure_keys(self, request_id: str) -> list[str]:
+        """Every blob key the request recorded: its delivered files and its scenes' blobs."""
+        with self._sessions() as session:
+            row = session.get(ContentRequest, request_id)
+            if row is None:
+                return []
+            keys = [str(k) for k in (row.request_metadata or {}).get("files", {}).values()]
+            details = session.scalars(
+                select(RequestEvent.details).where(RequestEvent.request_id == request_id)
+            )
+            for detail in details:
+                keys.extend(str(k) for k in (detail or {}).get("blobs", []))
+        return list(dict.fromkeys(keys))
+
+    def erase(self, request_id: str) -> bool:
+        """Delete the request's row; its events and outbox rows go with it (ON DELETE CASCADE)."""
+        with self._sessions.begin() as session:
+            gone = session.execute(
+                delete(ContentRequest).where(ContentRequest.request_id == request_id)
+            )
+            return bool(getattr(gone, "rowcount", 0))
+
+    def due_erasures(
+        self, now: datetime, ended_before: datetime | None, limit: int = 200
+    ) -> list[str]:
+        """Requests to erase now: those marked and due, and (with a retention cutoff) those
+        that ended, or stopped to wait for an answer, before ``ended_before``."""
+        due = [ContentRequest.erase_after <= now]
+        if ended_before is not None:
+            ended = [s.value for s in RequestStatus if s.is_terminal]
+            ended.append(RequestStatus.CLARIFICATION_NEEDED.value)
+            due.append(
+                and_(ContentRequest.status.in_(ended), ContentRequest.updated_at < ended_before)
+            )
+        with self._sessions() as session:
+            found = session.scalars(
+                select(ContentRequest.request_id)
+                .where(or_(*due))
+                .order_by(ContentRequest.updated_at)
+                .limit(limit)
+            )
+            return list(found)
+
+    def existing(self, request_ids: Sequence[str]) -> set[str]:
+        """Which of these ids have a row."""
+        found: set[str] = set()
+        with self._sessions() as session:
+            for start in range(0, len(request_ids), 500):
+                chunk = list(request_ids[start : start + 500])
+                found.update(
+                    session.scalars(
+                        select(ContentRequest.request_id).where(
+                            ContentRequest.request_id.in_(chunk)
+                        )
+                    )
+                )
+        return found
 
     def answer(
         self,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from vividly_ray.persistence.database import Database
 from vividly_ray.persistence.orm import RejectedMessage, ResultMessage, utcnow
@@ -156,3 +156,11 @@ class SqlRejections:
     def count(self) -> int:
         with self._db.sessions() as session:
             return int(session.scalar(select(func.count()).select_from(RejectedMessage)) or 0)
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Delete rejections last seen before ``cutoff`` (their excerpts hold student text)."""
+        with self._db.sessions.begin() as session:
+            gone = session.execute(
+                delete(RejectedMessage).where(RejectedMessage.last_seen_at < cutoff)
+            )
+            return int(getattr(gone, "rowcount", 0) or 0)

@@ -290,10 +290,13 @@ class VideoPipeline:
         done = 0
         self._listener.scenes(0, total)
         last_report = 0.0
+        unreported: list[str] = []
 
         def on_scene_done(audio: SceneAudio, segment: SceneSegment) -> None:
             nonlocal done, last_report
             done += 1
+            # The scene's blobs are recorded with the request, so erasing it can find them.
+            unreported.extend((audio.wav_key, segment.video_key))
             self._listener.scenes(done, total)
             now = time.monotonic()
             # Persist at most a few times a second; the last scene always reports.
@@ -303,8 +306,9 @@ class VideoPipeline:
                     request_id,
                     band_progress(RequestStatus.GENERATING_VIDEO, done / total),
                     f"scene {done}/{total} encoded",
-                    details={"scenes_done": done, "scenes_total": total},
+                    details={"scenes_done": done, "scenes_total": total, "blobs": unreported[:]},
                 )
+                unreported.clear()
 
         return self._ports.executor.run(script, spec, on_scene_done)
 

@@ -46,6 +46,7 @@ from vividly_ray.persistence.repository import (
     oldest_pending_at,
     recent_stage_seconds,
 )
+from vividly_ray.service.erasure import Eraser
 from vividly_ray.service.file_links import signature_valid, signed_path
 from vividly_ray.service.intake import Intake
 from vividly_ray.service.ranges import (
@@ -86,6 +87,8 @@ class ApiServices:
     store_urls: Callable[[str, str, int], str] | None = None
     store_url_ttl_s: int = 900
     events_poll_s: float = 0.3
+    # Erasure (DELETE /v1/videos/{id}); the route exists only with one.
+    eraser: Eraser | None = None
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -255,6 +258,28 @@ def create_app(services: ApiServices) -> FastAPI:
     def cancel(request_id: str, org: LimitedOrg) -> dict[str, Any]:
         record = services.requests.cancel(request_id, org, "cancelled by the caller")
         return {"id": record.request_id, "status": record.status.value}
+
+    eraser = services.eraser
+    if eraser is not None:
+
+        @app.delete(
+            "/v1/videos/{request_id}",
+            tags=["videos"],
+            status_code=204,
+            response_class=Response,
+            responses={202: {"description": "it was running: cancelled now, erased shortly"}},
+        )
+        def erase(request_id: str, org: LimitedOrg) -> Response:
+            """Erase the request and all it stored: question, student id, events and files."""
+            outcome = eraser.request(request_id, org)
+            if outcome.erased:
+                return Response(status_code=204)
+            body = {
+                "id": request_id,
+                "status": "cancelled",
+                "erase_after": outcome.due.isoformat(),
+            }
+            return JSONResponse(body, status_code=202)
 
     @app.get("/v1/videos/{request_id}/files/{name}", tags=["videos"])
     def file(

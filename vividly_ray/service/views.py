@@ -14,6 +14,9 @@ def _iso(moment: Any) -> str | None:
     return None if found is None else found.isoformat()
 
 
+INTERNAL_DETAILS = frozenset({"blobs"})
+
+
 def event_view(event: EventRecord) -> dict[str, Any]:
     return {
         "sequence": event.sequence,
@@ -21,7 +24,8 @@ def event_view(event: EventRecord) -> dict[str, Any]:
         "status": event.status.value,
         "progress_percentage": event.progress_percentage,
         "message": event.message,
-        "details": event.details,
+        # Internal bookkeeping (the blob keys a scene wrote) is not part of the API.
+        "details": {k: v for k, v in event.details.items() if k not in INTERNAL_DETAILS},
         "at": _iso(event.created_at),
     }
 

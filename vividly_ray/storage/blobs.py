@@ -77,6 +77,35 @@ class LocalBlobStore:
                 left -= len(chunk)
                 yield chunk
 
+    def delete(self, key: str) -> bool:
+        path = self.path_of(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        self._type_file(key).unlink(missing_ok=True)
+        # Empty folders left behind would only clutter listings; a racing writer recreates its own.
+        for parent in path.parents:
+            if parent == self.root or not parent.is_relative_to(self.root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        return True
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        head, _, _ = prefix.rpartition("/")
+        start = self.root / check_key(head) if head else self.root
+        if not start.is_dir():
+            return
+        for path in start.rglob("*"):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(prefix) and not key.startswith(_TYPES):
+                yield key
+
     def _existing(self, key: str) -> Path:
         path = self.path_of(key)
         if not path.is_file():

@@ -18,11 +18,30 @@ from typing import Any
 
 from vividly_ray.domain.blobs import BlobStore
 
+# The metadata kind that accompanies an entry of each kind (written after it).
+METADATA_KINDS = {"audio": "audio-timings", "segments": "segment-meta"}
+
 
 def content_key(*parts: Any) -> str:
     """A stable SHA-256 over JSON-serialisable parts."""
     payload = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def evict(blobs: BlobStore, blob_key: str) -> int:
+    """Remove a cache entry (``cache/<kind>/ab/<key><suffix>``) and its metadata; returns how
+    many blobs went. The metadata goes first: its presence is what marks an entry whole, so a
+    reader never finds metadata without the blob it describes."""
+    parts = blob_key.split("/")
+    if len(parts) != 4 or parts[0] != "cache":
+        raise ValueError(f"not a cache entry: {blob_key!r}")
+    kind, stem = parts[1], parts[3].split(".", 1)[0]
+    removed = 0
+    meta_kind = METADATA_KINDS.get(kind)
+    if meta_kind is not None:
+        removed += blobs.delete(ContentCache.blob_key(meta_kind, stem, ".json"))
+    removed += blobs.delete(blob_key)
+    return removed
 
 
 class ContentCache:

@@ -178,6 +178,23 @@ class GcsBlobStore:
             offset += len(chunk)
             yield bytes(chunk)
 
+    def delete(self, key: str) -> bool:
+        name = self.object_name(key)
+        try:
+            with self._errors("delete", key):
+                self._bucket.blob(name).delete(retry=self._retry)
+        except BlobNotFound:
+            return False
+        return True
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        start = self.prefix + prefix
+        with self._errors("list", prefix):
+            listing = self._bucket.list_blobs(prefix=start, retry=self._retry)
+            names = [blob.name for blob in listing]
+        for name in names:
+            yield name[len(self.prefix) :]
+
     def can_sign(self) -> bool:
         """Whether this store's credentials can sign URLs (an emulator's anonymous ones can't)."""
         from google.auth.credentials import AnonymousCredentials

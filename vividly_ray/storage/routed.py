@@ -44,3 +44,19 @@ class RoutedBlobStore:
 
     def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
         return self.store_for(key).read_range(key, start, end)
+
+    def delete(self, key: str) -> bool:
+        return self.store_for(key).delete(key)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix`` from every store that may hold some (each key from the store
+        that owns it, so a listing never shows a key that ``stat`` would not find)."""
+        stores = [self.default, *(store for _, store in self._routes)]
+        seen: set[int] = set()
+        for store in stores:
+            if id(store) in seen:
+                continue
+            seen.add(id(store))
+            for key in store.list_keys(prefix):
+                if self.store_for(key) is store:
+                    yield key

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from ray.serve import Application
 
@@ -26,7 +26,10 @@ from vividly_ray.settings import Settings, load_settings
 
 
 class AppArgs(BaseModel):
-    """Sizes of the deployments; defaults fit a 2-core laptop."""
+    """Sizes of the deployments; defaults fit a 2-core laptop. An unknown name is refused, so a
+    misspelt or renamed size in a Serve config fails the deploy instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
     gateway_replicas: int = Field(default=1, ge=1)
     gateway_cpus: float = Field(default=0.1, gt=0)
@@ -44,7 +47,8 @@ class AppArgs(BaseModel):
     narrator_cpus: float = Field(default=0.4, gt=0)
     narrator_threads: int = Field(default=1, ge=1)
     narrator_max_ongoing: int = Field(default=1, ge=1)
-    encoder_replicas: int = Field(default=2, ge=1)
+    encoder_min_replicas: int = Field(default=2, ge=1)
+    encoder_max_replicas: int = Field(default=2, ge=1)
     encoder_cpus: float = Field(default=0.4, gt=0)
     encoder_threads: int = Field(default=1, ge=1)
     pubsub_bridge: bool = Field(default=False, description="deploy the Pub/Sub bridge")
@@ -69,21 +73,28 @@ class AppArgs(BaseModel):
         )
 
 
+def _replicas(minimum: int, maximum: int) -> dict[str, Any]:
+    """A fixed replica count, or Serve autoscaling between the bounds that aims at one request
+    in flight per replica."""
+    if maximum > minimum:
+        return {
+            "autoscaling_config": {
+                "min_replicas": minimum,
+                "max_replicas": maximum,
+                "target_ongoing_requests": 1,
+            }
+        }
+    return {"num_replicas": minimum}
+
+
 def _narrators(args: AppArgs) -> Application:
     options: dict[str, Any] = {
         "ray_actor_options": {"num_cpus": args.narrator_cpus},
         # One synthesis at a time per replica keeps onnxruntime on its thread share (Serve runs
         # a sync method on a thread pool, so a higher limit would synthesise concurrently).
         "max_ongoing_requests": args.narrator_max_ongoing,
+        **_replicas(args.narrator_min_replicas, args.narrator_max_replicas),
     }
-    if args.narrator_max_replicas > args.narrator_min_replicas:
-        options["autoscaling_config"] = {
-            "min_replicas": args.narrator_min_replicas,
-            "max_replicas": args.narrator_max_replicas,
-            "target_ongoing_requests": 1,
-        }
-    else:
-        options["num_replicas"] = args.narrator_min_replicas
     app: Application = NarratorPool.options(**options).bind(  # type: ignore[attr-defined]
         args.narrator_threads
     )
@@ -98,7 +109,7 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     ).bind()
     narrators = _narrators(parsed)
     encoders = SegmentEncoderPool.options(  # type: ignore[attr-defined]
-        num_replicas=parsed.encoder_replicas,
+        **_replicas(parsed.encoder_min_replicas, parsed.encoder_max_replicas),
         ray_actor_options={"num_cpus": parsed.encoder_cpus},
         # One encode at a time per replica: x264 gets its thread share, the router the rest.
         max_ongoing_requests=1,

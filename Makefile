@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo test lint unit bench reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+# The whole reliability suite (docs/reliability.md), slow scenarios included; prints the table.
+reliability: $(STAMP)
+	rm -f reliability.jsonl
+	VIVIDLY_RELIABILITY=full VIVIDLY_RELIABILITY_REPORT=reliability.jsonl $(BIN)/pytest -q tests/reliability
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/render_benchmark.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -23,12 +24,14 @@ from vividly_ray.domain.models import VideoRequest
 from vividly_ray.edge import (
     EXIT_CLARIFY,
     EXIT_FAILED,
+    EXIT_INVALID,
     EXIT_OK,
     EXIT_REFUSED,
     field_errors,
     policy_for,
 )
 from vividly_ray.settings import Settings, load_settings
+from vividly_ray.smoke import DEFAULT_TIMEOUT_S as DEFAULT_SMOKE_TIMEOUT_S
 from vividly_ray.validation.limits import parse_request, validate_fields
 
 
@@ -82,6 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check every setting and every configured backend at once"
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    smoke = commands.add_parser(
+        "smoke",
+        help="submit the platform's smoke request to a deployment and check its video plays",
+    )
+    smoke.add_argument("--url", required=True, help="the service's base URL (http or https)")
+    smoke.add_argument(
+        "--api-key",
+        default=os.environ.get("VIVIDLY_API_KEY"),
+        help="an API key of the deployment (default: $VIVIDLY_API_KEY)",
+    )
+    smoke.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_SMOKE_TIMEOUT_S,
+        help=f"seconds the whole check may take (default {DEFAULT_SMOKE_TIMEOUT_S:g})",
+    )
+    smoke.add_argument("--out", type=Path, help="keep the downloaded files in this folder")
+    smoke.add_argument(
+        "--json", action="store_true", help="print a JSON summary on stdout (progress on stderr)"
+    )
     return parser
 
 
@@ -98,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         # Before load_settings: the doctor reports bad settings rather than stopping at them.
         return _doctor(args, out)
+    if args.command == "smoke":
+        # A client of a deployment: it needs none of this machine's service settings.
+        return _smoke(args)
     try:
         settings = load_settings()
         handler = {
@@ -137,6 +164,43 @@ def _doctor(args: argparse.Namespace, out: Console) -> int:
             highlight=False,
         )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from vividly_ray.smoke import SmokeOptions, run_smoke, summary_line
+
+    parts = urlsplit(args.url)
+    problems = []
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(f"--url: must be an http:// or https:// URL, got {args.url!r}")
+    if not args.api_key:
+        problems.append("--api-key: required (or set VIVIDLY_API_KEY)")
+    elif not (args.api_key.isascii() and args.api_key.isprintable()) or " " in args.api_key:
+        problems.append("--api-key: must be printable ASCII without spaces")
+    if not args.timeout > 0:
+        problems.append(f"--timeout: must be more than 0 seconds, got {args.timeout:g}")
+    if problems:
+        for problem in problems:
+            print(f"invalid input {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    progress = sys.stderr if args.json else sys.stdout
+
+    def emit(line: str) -> None:
+        print(line, file=progress, flush=True)
+
+    options = SmokeOptions(
+        url=args.url, api_key=args.api_key, timeout_s=args.timeout, keep_dir=args.out
+    )
+    report = run_smoke(options, emit)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2), flush=True)
+    if report.ok:
+        emit(summary_line(report))
+    else:
+        print(summary_line(report), file=sys.stderr, flush=True)
+    return report.exit_code
 
 
 def _report(exc: VividlyError, err: Console) -> int:

@@ -1,13 +1,17 @@
 """The scene pools: narrator, segment-encoder and script-writer deployments.
 
-Each replica builds its adapter once, through the composition root, and delegates to it.
+Each replica builds its adapter once, through the composition root, and delegates to it. The
+scene pools stamp what they return with their node's id, so a request's manifest shows which
+node narrated and which encoded each scene.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import ray
 from ray import serve
 
 from actors.errors import unwrapped
@@ -38,10 +42,18 @@ class NarratorPool:
 
     def __init__(self, threads: int) -> None:
         self._narrator = build_narrator(load_settings(), threads=threads)
+        self._node_id = this_node_id()
         warm_up(self._narrator)
 
     def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
-        return self._narrator.narrate(scene, grade)
+        audio = self._narrator.narrate(scene, grade)
+        return dataclasses.replace(audio, node_id=self._node_id)
+
+
+def this_node_id() -> str:
+    """The id of the Ray node this replica runs on (as ``ray.util.state`` reports it)."""
+    node_id: str = ray.get_runtime_context().get_node_id()
+    return node_id
 
 
 class ServeSceneRunner:
@@ -93,6 +105,8 @@ class SegmentEncoderPool:
     def __init__(self, threads: int) -> None:
         self._settings = load_settings()
         self._threads = threads
+        self._node_id = this_node_id()
 
     def encode(self, spec: RenderSpec, scene: Scene, audio: SceneAudio) -> SceneSegment:
-        return build_encoder(self._settings, spec, self._threads).encode(scene, audio)
+        segment = build_encoder(self._settings, spec, self._threads).encode(scene, audio)
+        return dataclasses.replace(segment, node_id=self._node_id)

@@ -20,6 +20,22 @@ from vividly_ray.settings import Settings, settings_env
 
 APP_NAME = "vividly"
 
+log = logging.getLogger("vividly.runtime")
+
+
+def single_disk_backends(settings: Settings) -> list[str]:
+    """The backends of ``settings`` that live in a folder of this machine, which the other
+    nodes of a cluster do not see unless ``VIVIDLY_HOME`` is a volume they all mount."""
+    found = []
+    if not settings.database_url:
+        found.append(f"the database is a SQLite file in {settings.home} (set DATABASE_URL)")
+    if not settings.uses_gcs:
+        found.append(
+            f"files and the scene cache are in {settings.blob_dir} "
+            "(set GCS_GENERATED_CONTENT_BUCKET)"
+        )
+    return found
+
 
 class ServiceRuntime:
     def __init__(
@@ -40,9 +56,11 @@ class ServiceRuntime:
         if not ray.is_initialized():
             # A laptop cluster needs no token; a joined cluster brings its own settings.
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            # Workers read the same settings from the environment they inherit.
-            os.environ.update(settings_env(self.settings))
             address = self.settings.ray_address or "local"
+            if address == "local":
+                # The workers of a Ray started here inherit this environment. A joined
+                # cluster's workers inherit their own node's (a pod's ConfigMap), never ours.
+                os.environ.update(settings_env(self.settings))
             ray.init(
                 address=address,
                 num_cpus=self.settings.ray_num_cpus if address == "local" else None,
@@ -51,6 +69,7 @@ class ServiceRuntime:
                 configure_logging=False,
             )
             self._started_ray = True
+        self._check_backends()
         if self.http is None:
             # The command line shows its own progress; Serve's start-up lines are noise there.
             logging.getLogger("ray.serve").setLevel(logging.WARNING)
@@ -64,6 +83,20 @@ class ServiceRuntime:
         self._wait_healthy()
         self.startup_s = time.perf_counter() - started
         return self
+
+    def _check_backends(self) -> None:
+        """On a cluster of several nodes, warn about backends only this node's disk holds: a
+        request recorded in a SQLite file here is never seen by a Dispatcher elsewhere."""
+        listed: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]
+        nodes = len([node for node in listed if node.get("Alive")])
+        found = single_disk_backends(self.settings)
+        if nodes > 1 and found:
+            log.warning(
+                "%d Ray nodes, but %s: unless VIVIDLY_HOME is a volume every node mounts, "
+                "the nodes will not see each other's requests and files",
+                nodes,
+                "; ".join(found),
+            )
 
     def _wait_healthy(self, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s

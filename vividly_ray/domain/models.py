@@ -208,6 +208,9 @@ class SceneAudio:
     # audio reused from the cache).
     tts_characters: int = 0
     cpu_seconds: float = 0.0  # CPU spent making it here (0 when reused from the cache)
+    # The cluster node whose worker narrated it or fetched it from the cache (empty when the
+    # work did not run on a cluster).
+    node_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,9 @@ class SceneSegment:
     content_key: str
     reused: bool = False
     cpu_seconds: float = 0.0  # drawing and encoding (0 when reused from the cache)
+    # The cluster node whose worker encoded it or fetched it from the cache (empty when the
+    # work did not run on a cluster).
+    node_id: str = ""
 
 
 @dataclass(frozen=True)

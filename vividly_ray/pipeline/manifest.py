@@ -81,8 +81,12 @@ def build_manifest(
                     "index": audio.scene_index,
                     "written_by": script.scenes[audio.scene_index].written_by,
                     "voiced_by": audio.voiced_by,
+                    # Which cluster node narrated and which encoded the scene (empty off a
+                    # cluster): a slow or faulty node shows up here.
+                    "narrated_on": audio.node_id,
+                    "encoded_on": segment.node_id,
                 }
-                for audio, _ in scenes
+                for audio, segment in scenes
             ],
         },
         "cost": cost,

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from vividly_ray.domain.errors import InvalidFields, LibraryError, VividlyError
+from vividly_ray.domain.errors import InvalidFields, InvalidRequest, LibraryError, VividlyError
 from vividly_ray.domain.models import VideoRequest
 from vividly_ray.edge import (
     EXIT_CLARIFY,
@@ -81,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show a request's persisted status and events")
     status.add_argument("request_id")
 
+    erase = commands.add_parser(
+        "erase", help="erase a request and everything it stored (question, student id, files)"
+    )
+    erase.add_argument("request_id")
+
+    retention = commands.add_parser(
+        "retention", help="erase what is due and every request past the retention period"
+    )
+    retention.add_argument(
+        "--days",
+        type=float,
+        help="erase requests that ended this many days ago (default: VIVIDLY_RETENTION_DAYS)",
+    )
+
     doctor = commands.add_parser(
         "doctor", help="check every setting and every configured backend at once"
     )
@@ -136,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "db": _db,
             "library": _library,
             "status": _status,
+            "erase": _erase,
+            "retention": _retention,
         }[args.command]
         return handler(args, settings, out, err)
     except VividlyError as exc:
@@ -375,6 +391,32 @@ def _status(args: argparse.Namespace, settings: Settings, out: Console, err: Con
     view["error_message"] = record.error_message
     view["events"] = [event_view(e) for e in events]
     print(json.dumps(view, indent=2))
+    return EXIT_OK
+
+
+def _erase(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from vividly_ray.bootstrap import build_eraser, build_stores
+
+    outcome = build_eraser(settings, build_stores(settings)).request(args.request_id, None)
+    if outcome.erased:
+        out.print(f"erased {args.request_id} ({outcome.blobs_removed} stored files removed)")
+    else:
+        out.print(
+            f"{args.request_id} was running: cancelled now, erased from "
+            f"{outcome.due.isoformat()} (by the Dispatcher's sweep or `vividly retention`)"
+        )
+    return EXIT_OK
+
+
+def _retention(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from vividly_ray.bootstrap import build_eraser, build_stores
+
+    if args.days is not None:
+        if not 0 <= args.days <= 3650:
+            raise InvalidRequest("--days", f"must be 0-3650 days, got {args.days:g}")
+        settings = settings.model_copy(update={"retention_days": args.days})
+    report = build_eraser(settings, build_stores(settings)).sweep()
+    print(json.dumps({"retention_days": settings.retention_days, **report.as_dict()}))
     return EXIT_OK
 
 

@@ -1,8 +1,10 @@
 """The Dispatcher deployment: a route-less replica that claims requests and drives pipelines.
 
-It runs two background loops: pipelines (up to ``pipelines_per_dispatcher`` at once) and the
-webhook outbox. Serve's health check fails if either loop has died, so Serve replaces the
-replica; any request it held is reclaimed by another dispatcher once its lease expires.
+It runs three background loops: pipelines (up to ``pipelines_per_dispatcher`` at once), the
+webhook outbox, and the retention sweep (every ``VIVIDLY_RETENTION_SWEEP_S``: erasures that are
+due and requests past ``VIVIDLY_RETENTION_DAYS``). Serve's health check fails if any loop has
+died, so Serve replaces the replica; any request it held is reclaimed by another dispatcher once
+its lease expires. Several replicas sweeping at once is harmless: erasing twice finds nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from ray import serve
 from actors.errors import unwrapped
 from actors.scene_executor import ServeSceneExecutor
 from actors.tracker import TrackerClient
-from vividly_ray.bootstrap import build_library, build_pipeline, build_stores, build_validator
+from vividly_ray.bootstrap import (
+    build_eraser,
+    build_library,
+    build_pipeline,
+    build_stores,
+    build_validator,
+)
 from vividly_ray.domain.models import Retrieval, Script, VideoRequest
 from vividly_ray.notify.webhooks import HttpWebhookSender
 from vividly_ray.observability.logs import configure_logging
@@ -91,12 +99,17 @@ class DispatcherDeployment:
             ),
             settings.webhook_max_attempts,
         )
+        self._eraser = build_eraser(settings, stores)
         self._stopping = threading.Event()
         self._outcomes: list[Outcome] = []
         self._pipelines = threading.Thread(target=self._dispatch, name="dispatch", daemon=True)
         self._webhooks = threading.Thread(target=self._relay_loop, name="webhooks", daemon=True)
+        self._retention = threading.Thread(
+            target=self._retention_loop, name="retention", daemon=True
+        )
         self._pipelines.start()
         self._webhooks.start()
+        self._retention.start()
         log.info("dispatcher started", extra={"fields": {"owner": owner}})
 
     def _dispatch(self) -> None:
@@ -122,8 +135,16 @@ class DispatcherDeployment:
             except Exception:  # the loop must survive a database blip
                 log.exception("webhook relay pass failed")
 
+    def _retention_loop(self) -> None:
+        while not self._stopping.wait(self._settings.retention_sweep_s):
+            try:
+                self._eraser.sweep()
+            except Exception:  # the next pass finishes what this one could not
+                log.exception("retention sweep failed")
+
     def check_health(self) -> None:
-        if not self._pipelines.is_alive() or not self._webhooks.is_alive():
+        loops = (self._pipelines, self._webhooks, self._retention)
+        if not all(loop.is_alive() for loop in loops):
             raise RuntimeError("a dispatcher loop has stopped")
 
     def owner(self) -> str:

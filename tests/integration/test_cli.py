@@ -116,3 +116,59 @@ def test_every_bad_field_is_reported_at_once(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "grade: must be K or 1-12" in run.stderr
     assert "minutes: must be a number from 1 to 10" in run.stderr
+
+
+def _finished_request(home: Path) -> str:
+    """A request that completed with a delivered file, made through the real stores."""
+    from vividly_ray.bootstrap import build_stores
+    from vividly_ray.domain.models import Grade, VideoRequest
+    from vividly_ray.domain.status import PIPELINE
+    from vividly_ray.settings import load_settings
+
+    stores = build_stores(load_settings({}, home=home))
+    try:
+        record, _ = stores.requests.create(
+            VideoRequest(question="Explain the water cycle", grade=Grade(5), minutes=2)
+        )
+        for status in PIPELINE[1:-1]:
+            stores.requests.transition(record.request_id, status)
+        key = f"videos/{record.request_id}/video.mp4"
+        stores.blobs.put_bytes(key, b"mp4", "video/mp4")
+        stores.requests.merge_metadata(record.request_id, {"files": {"video.mp4": key}})
+        stores.requests.transition(record.request_id, PIPELINE[-1])
+        return record.request_id
+    finally:
+        stores.db.dispose()
+
+
+def test_erase_removes_a_finished_request_and_its_files(tmp_path: Path) -> None:
+    request_id = _finished_request(tmp_path)
+
+    run = vividly("erase", request_id, home=tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    assert "erased" in run.stdout and "1 stored files" in run.stdout
+    assert not (tmp_path / "blobs" / "videos" / request_id).exists()
+    gone = vividly("status", request_id, home=tmp_path)
+    assert gone.returncode == 2 and request_id in gone.stderr
+
+
+def test_erase_of_an_unknown_request_names_it(tmp_path: Path) -> None:
+    run = vividly("erase", "no-such-request", home=tmp_path)
+    assert run.returncode == 2 and "no-such-request" in run.stderr
+
+
+def test_retention_with_zero_days_erases_only_what_is_due(tmp_path: Path) -> None:
+    request_id = _finished_request(tmp_path)
+
+    run = vividly("retention", "--days", "0", home=tmp_path)
+
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["retention_days"] == 0 and report["requests_erased"] == 0
+    assert vividly("status", request_id, home=tmp_path).returncode == 0
+
+
+def test_retention_refuses_a_negative_period(tmp_path: Path) -> None:
+    run = vividly("retention", "--days", "-1", home=tmp_path)
+    assert run.returncode == 2 and "--days" in run.stderr and "0-3650" in run.stderr

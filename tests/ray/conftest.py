@@ -63,7 +63,14 @@ def ray_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ray_settings(ray_home: Path) -> Settings:
-    return load_settings({}, home=ray_home, ray_num_cpus=2, lease_seconds=6, retry_base_seconds=0.5)
+    return load_settings(
+        {},
+        home=ray_home,
+        ray_num_cpus=2,
+        lease_seconds=6,
+        retry_base_seconds=0.5,
+        retention_sweep_s=5,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -146,3 +146,37 @@ def test_cancelling_a_running_request_stops_it(service: Service) -> None:
     assert record.lease_owner is None
     statuses = [e.status for e in service.stores.requests.events(request_id)]
     assert RequestStatus.COMPLETED not in statuses
+
+
+def test_the_dispatchers_sweep_erases_a_request_deleted_while_it_ran(service: Service) -> None:
+    import time
+
+    from vividly_ray.bootstrap import build_eraser
+    from vividly_ray.domain.errors import RequestNotFound
+
+    request_id = service.submit(
+        VideoRequest(
+            question="How do volcanoes erupt?", grade=Grade(6), minutes=2, organization_id="local"
+        )
+    )
+    deadline = time.monotonic() + 120
+    while service.stores.requests.get(request_id).status is not RequestStatus.GENERATING_VIDEO:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    outcome = build_eraser(service.settings, service.stores).request(request_id, "local")
+
+    assert not outcome.erased  # it was running: cancelled now, erased after a lease
+    assert service.stores.requests.get(request_id).status is RequestStatus.CANCELLED
+    # Nobody runs `vividly retention` here: the Dispatcher's own sweep erases it.
+    deadline = (
+        time.monotonic() + service.settings.lease_seconds + 3 * service.settings.retention_sweep_s
+    )
+    while True:
+        try:
+            service.stores.requests.get(request_id)
+        except RequestNotFound:
+            break
+        assert time.monotonic() < deadline, "the Dispatcher's sweep did not erase the request"
+        time.sleep(0.5)
+    assert [k for k in service.stores.blobs.list_keys("videos/") if request_id in k] == []

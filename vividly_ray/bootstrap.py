@@ -358,8 +358,13 @@ def breaker(settings: Settings, name: str) -> CircuitBreaker:
 
 def build_narrator(settings: Settings, threads: int | None = None) -> Narrator:
     """The configured narrator (the Narrator pool's replicas each hold one): the embedded Piper
-    voice, or Cloud Text-to-Speech with Piper as the fallback when it fails."""
+    voice, Cloud Text-to-Speech with Piper as the fallback when it fails, or silence paced
+    like speech (``silent``: load tests and benchmarks, which measure the service, not a voice)."""
     cache = build_cache(settings)
+    if settings.narrator == "silent":
+        from vividly_ray.speech.silent_narrator import SilentNarrator
+
+        return SilentNarrator(cache)
     piper = PiperNarrator(cache, threads=threads or settings.narrator_threads)
     if settings.narrator == "piper":
         return piper

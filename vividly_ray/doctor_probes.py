@@ -119,6 +119,8 @@ def script_writer(settings: Settings) -> str:
 
 
 def narrator(settings: Settings) -> str:
+    if settings.narrator == "silent":
+        return "silent: videos get no voice (load tests and benchmarks only)"
     if settings.narrator == "piper":
         from vividly_ray.bootstrap import build_narrator, warm_up
 

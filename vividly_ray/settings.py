@@ -122,7 +122,12 @@ class Settings(BaseSettings):
         description="a static OAuth token for Vertex AI and Cloud TTS instead of Application "
         "Default Credentials (short-lived: one-off runs and tests against stubs)",
     )
-    narrator: str = Field(default="piper", pattern="^(piper|google)$")
+    narrator: str = Field(
+        default="piper",
+        pattern="^(piper|google|silent)$",
+        description="piper (the bundled voice), google (Cloud Text-to-Speech, Piper as the "
+        "fallback) or silent (silence paced like speech: load tests and benchmarks only)",
+    )
     tts_voice: str = Field(default="en-US-Chirp3-HD-Charon", validation_alias="GOOGLE_TTS_VOICE")
     tts_language: str = Field(default="en-US", validation_alias="GOOGLE_TTS_LANGUAGE")
     tts_endpoint: str = Field(default="", description="override of the Cloud TTS endpoint")

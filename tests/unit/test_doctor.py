@@ -40,3 +40,11 @@ def test_database_passwords_are_not_printed() -> None:
         "postgresql://app:***@10.0.0.5/vividly"
     )
     assert _safe_url("sqlite:////tmp/v.db") == "sqlite:////tmp/v.db"
+
+
+def test_the_silent_narrator_is_reported_without_asking_google() -> None:
+    from vividly_ray.doctor_probes import narrator
+    from vividly_ray.settings import load_settings
+
+    detail = narrator(load_settings({"VIVIDLY_NARRATOR": "silent"}, check_requirements=False))
+    assert detail.startswith("silent")

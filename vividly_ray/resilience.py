@@ -4,6 +4,9 @@ After ``failure_threshold`` failures in a row a provider's breaker opens and eve
 the fallback for ``open_seconds``; then one trial call is let through (half-open). A success
 closes the breaker again, a failure re-opens it. One slow or broken provider therefore costs a
 few failed calls, not every scene of every request.
+
+``database_unavailable`` tells a passing database outage from a real error, so the edges answer
+503 and the dispatcher waits instead of failing the request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from sqlalchemy import exc as sa_exc
 
 
 class BreakerState(StrEnum):
@@ -79,3 +84,30 @@ class CircuitBreaker:
             self._trial_out = False
             if self._opened_at is not None or self._failures >= self._policy.failure_threshold:
                 self._opened_at = self._clock()
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database could not be used just now: the
+    server is down or restarting, a connection was cut, the pool is exhausted, the file is
+    locked. Such a failure passes: the same call may succeed later (every write of request state
+    is idempotent or fenced, so trying one again is safe). A refused statement (a constraint,
+    bad data) is not one of them."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        if isinstance(current, sa_exc.TimeoutError):  # no pooled connection came free
+            return True
+        pending += [current.__cause__, current.__context__]
+        # Ray hands a remote exception back wrapped, with the original as ``cause``.
+        wrapped = getattr(current, "cause", None)
+        if isinstance(wrapped, BaseException):
+            pending.append(wrapped)
+    return False

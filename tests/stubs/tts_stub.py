@@ -7,8 +7,9 @@ Google JSON error shape. The audio is a tone whose length is proportional to the
 inversely proportional to the speaking rate; no sample of it is zero, so a test can find every
 piece of speech in a finished scene by looking for non-silent runs.
 
-Every request body is recorded, and the next N calls can be made to fail with an HTTP status or a
-dropped connection.
+Every request body is recorded, and the next N calls can be made to fail: with an HTTP status,
+a dropped connection, an answer held back past the client's timeout (``hang_next``), or garbage
+(``garbage_next``: a body that is not JSON, or a WAV file in a format nobody asked for).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import math
 import re
 import threading
+import time
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,14 +56,27 @@ def tone(count: int, sample_rate: int) -> bytes:
     return bytes(wave_.astype("<i2").tobytes())
 
 
-def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
+def wav_bytes(pcm: bytes, sample_rate: int, channels: int = 1, sample_width: int = 2) -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
+        wav.setnchannels(channels)
+        wav.setsampwidth(sample_width)
         wav.setframerate(sample_rate)
         wav.writeframes(pcm)
     return out.getvalue()
+
+
+def _wrong_audio() -> dict[str, Any]:
+    """A well-formed answer carrying audio in a format the request did not ask for."""
+    pcm = bytes(range(256)) * 32  # 8-bit stereo at 8 kHz: half a second of noise
+    return {
+        "audioContent": base64.b64encode(wav_bytes(pcm, 8000, 2, 1)).decode("ascii"),
+        "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": 8000},
+    }
+
+
+# What a failure does instead of answering (besides an HTTP error status).
+DROP, HANG, INVALID_JSON, WRONG_AUDIO = "drop", "hang", "invalid-json", "wrong-audio"
 
 
 @dataclass
@@ -69,6 +84,8 @@ class _Failure:
     status: int  # 0 means: drop the connection without answering
     message: str
     remaining: int
+    mode: str = ""  # DROP, HANG, INVALID_JSON, WRONG_AUDIO; "" answers ``status``
+    seconds: float = 0.0  # how long HANG holds the answer back
 
 
 @dataclass
@@ -88,7 +105,22 @@ class TtsStub:
 
     def drop_next(self, calls: int) -> None:
         """Close the connection without an answer for the next ``calls`` requests."""
-        self.fail_next(calls, 0, "dropped")
+        with self._lock:
+            self._failures.append(_Failure(0, "dropped", calls, DROP))
+
+    def hang_next(self, calls: int, seconds: float) -> None:
+        """Hold the answer to the next ``calls`` requests back for ``seconds`` (past the
+        client's timeout), then answer as usual to whoever still listens."""
+        with self._lock:
+            self._failures.append(_Failure(200, "hang", calls, HANG, seconds))
+
+    def garbage_next(self, calls: int, kind: str) -> None:
+        """Answer the next ``calls`` requests 200 with garbage: ``INVALID_JSON`` (a truncated
+        body) or ``WRONG_AUDIO`` (a valid answer whose WAV is 8 kHz stereo 8-bit)."""
+        if kind not in (INVALID_JSON, WRONG_AUDIO):
+            raise ValueError(f"unknown garbage {kind!r}")
+        with self._lock:
+            self._failures.append(_Failure(200, kind, calls, kind))
 
     def inputs(self) -> list[dict[str, str]]:
         with self._lock:
@@ -185,21 +217,34 @@ def _handler_for(stub: TtsStub) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw or b"{}")
             stub._record(body)
             failure = stub._take_failure()
-            if failure is not None and failure.status == 0:
+            if failure is not None and (failure.mode == DROP or failure.status == 0):
                 self.close_connection = True
                 return
-            if failure is not None:
+            if failure is not None and failure.mode == HANG:
+                time.sleep(failure.seconds)
+            elif failure is not None and failure.mode == INVALID_JSON:
+                self._send_raw(200, b'{"audioContent": "UklGRiQAAABXQVZFZm10IBAAAAABAAEA')
+                return
+            elif failure is not None and failure.mode == WRONG_AUDIO:
+                self._send(200, _wrong_audio())
+                return
+            elif failure is not None:
                 self._send(*_error(failure.status, failure.message))
                 return
             self._send(*_answer(body, stub.omit_timepoints))
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode("utf-8")
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._send_raw(status, json.dumps(payload).encode("utf-8"))
+
+        def _send_raw(self, status: int, data: bytes) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up waiting (a held-back answer)
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output readable

@@ -20,11 +20,18 @@ from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import AssembledVideo, RenderSpec, SceneAudio, SceneSegment, Script
 from vividly_ray.media.captions import build_cues, to_srt, to_webvtt
 from vividly_ray.media.chapters import ffmetadata
-from vividly_ray.media.ffmpeg import MuxInputs, assemble_args, run_ffmpeg, segments_concat_script
+from vividly_ray.media.ffmpeg import (
+    MuxInputs,
+    assemble_args,
+    resample_args,
+    run_ffmpeg,
+    segments_concat_script,
+)
 from vividly_ray.media.mp4 import video_track
-from vividly_ray.media.narration import join_narration
+from vividly_ray.media.narration import join_narration, wav_format
 from vividly_ray.media.slides import SlideRenderer
 from vividly_ray.observability.cpu import cpu_meter
+from vividly_ray.storage.cache import no_space_failure, out_of_space
 
 STAGE = "processing_video"
 
@@ -50,7 +57,15 @@ class VideoAssembler:
         out_dir: Path,
     ) -> AssembledVideo:
         with cpu_meter() as measured:
-            video = self._assemble(script, scenes, spec, out_dir)
+            try:
+                video = self._assemble(script, scenes, spec, out_dir)
+            except OSError as exc:
+                if not out_of_space(exc):
+                    raise
+                # The scratch copies, the narration track or the delivered files found the disk
+                # full; the video is only moved into place once whole, so nothing half made
+                # is left to deliver. Another attempt starts over.
+                raise no_space_failure(STAGE, "assembling the video", exc) from exc
         return dataclasses.replace(video, cpu_seconds=measured.seconds)
 
     def _assemble(
@@ -93,6 +108,7 @@ class VideoAssembler:
                 video_name = f"{number:03d}-{Path(segment.video_key).name}"
                 wavs.append(self.blobs.get_file(audio.wav_key, scratch / wav_name))
                 videos.append(self.blobs.get_file(segment.video_key, scratch / video_name))
+            wavs = _one_format(wavs, scratch)
             narration = scratch / "narration.wav"
             join_narration(
                 [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration
@@ -133,6 +149,27 @@ class VideoAssembler:
             duration=picture.duration,
             chapters=chapters,
         )
+
+
+def _one_format(wavs: list[Path], scratch: Path) -> list[Path]:
+    """The scenes' WAVs, each in the first one's format.
+
+    The narration is one PCM track, but a video's scenes need not share a voice: when the
+    speech provider fails part way, the fallback voice speaks the rest, at its own sample rate
+    (Piper's 22.05 kHz beside Cloud TTS's 24 kHz). Those scenes are converted; sentence timings
+    are in seconds, so they still hold.
+    """
+    target = wav_format(wavs[0])
+    converted = []
+    for wav in wavs:
+        if wav_format(wav) == target:
+            converted.append(wav)
+            continue
+        out = wav.with_name(f"{wav.stem}-{target.rate}hz.wav")
+        args = resample_args(wav, out, target.rate, target.channels, target.width)
+        run_ffmpeg(args, STAGE)
+        converted.append(out)
+    return converted
 
 
 def _offsets(durations: Sequence[float]) -> list[float]:

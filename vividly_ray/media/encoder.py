@@ -21,7 +21,7 @@ from vividly_ray.media.ffmpeg import run_ffmpeg, segment_encode_args, stills_con
 from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.slides import SlideRenderer
 from vividly_ray.observability.cpu import cpu_meter
-from vividly_ray.storage.cache import ContentCache, content_key
+from vividly_ray.storage.cache import ContentCache, content_key, no_space_failure, out_of_space
 
 STAGE = "generating_video"
 # Bump when drawing or encoding changes, so cached segments made the old way are not reused.
@@ -72,14 +72,22 @@ class FfmpegSegmentEncoder:
         if meta is not None:
             video_key = self.cache.blob_key("segments", key, ".mp4")
             return SceneSegment(scene.index, video_key, float(meta["duration"]), key, reused=True)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
-        with cpu_meter() as measured:
-            try:
-                video_key, duration = self._draw_and_encode(scene, audio, scratch, key)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        self.cache.put_json("segment-meta", key, {"duration": duration})
+        try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
+            with cpu_meter() as measured:
+                try:
+                    video_key, duration = self._draw_and_encode(scene, audio, scratch, key)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            self.cache.put_json("segment-meta", key, {"duration": duration})
+        except OSError as exc:
+            if not out_of_space(exc):
+                raise
+            # The slides, the encoder's output or the stored copy found the disk full. Nothing
+            # is kept (no metadata, so no entry), and another attempt, maybe on another node
+            # or once space is freed, starts over.
+            raise no_space_failure(STAGE, f"scene {scene.index}", exc) from exc
         return SceneSegment(
             scene.index, video_key, duration, key, reused=False, cpu_seconds=measured.seconds
         )

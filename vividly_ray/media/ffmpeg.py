@@ -16,6 +16,9 @@ what will run. Choices that matter for joining segments later without re-encodin
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ AUDIO_BITRATE = "96k"
 AUDIO_CODER = "fast"
 STDERR_TAIL_CHARS = 1500
 DEFAULT_TIMEOUT_S = 600.0
+NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device", as ffmpeg reports it too
 
 # The concat demuxer reads each still through image2, whose default 25 fps time base would
 # round every slide boundary to 40 ms; a 90 kHz "frame rate" makes the time base 1/90000.
@@ -109,6 +113,22 @@ def segment_encode_args(script: Path, out: Path, spec: RenderSpec, threads: int)
     ]  # fmt: skip
 
 
+# The PCM codec writing each sample width (bytes); 8-bit WAV is unsigned, wider ones signed.
+_PCM_CODECS = {1: "pcm_u8", 2: "pcm_s16le", 3: "pcm_s24le", 4: "pcm_s32le"}
+
+
+def resample_args(source: Path, out: Path, rate: int, channels: int, width: int) -> list[str]:
+    """Convert a WAV to ``rate`` Hz, ``channels`` channels and ``width``-byte samples."""
+    return [
+        "-i", str(source),
+        "-map_metadata", "-1",
+        "-ar", str(rate),
+        "-ac", str(channels),
+        "-c:a", _PCM_CODECS[width],
+        "-f", "wav", str(out),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class MuxInputs:
     """Everything the final mux reads."""
@@ -171,6 +191,25 @@ def run_ffmpeg(args: Sequence[str], stage: str, *, timeout: float = DEFAULT_TIME
         ) from exc
     except OSError as exc:
         raise StageFailed(stage, f"ffmpeg could not be started: {exc}") from exc
+    if done.returncode < 0:
+        # Killed from outside (the kernel's out-of-memory killer, a node being drained): the
+        # same command may well pass on another attempt. Its output is discarded by the caller.
+        raise StageFailed(
+            stage,
+            f"ffmpeg was killed by {_signal_name(-done.returncode)} before it finished",
+            retryable=True,
+        )
     if done.returncode != 0:
         tail = done.stderr.strip()[-STDERR_TAIL_CHARS:] or "(no output)"
-        raise StageFailed(stage, f"ffmpeg exited with status {done.returncode}: {tail}")
+        # A full scratch disk is a state of this node, not of the command: retried.
+        full = NO_SPACE in tail
+        raise StageFailed(
+            stage, f"ffmpeg exited with status {done.returncode}: {tail}", retryable=full
+        )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -40,6 +40,11 @@ def _read(path: Path, *, header_only: bool = False) -> tuple[PcmFormat, bytes]:
         raise StageFailed(STAGE, f"cannot read narration {path.name}: {exc}") from exc
 
 
+def wav_format(path: Path) -> PcmFormat:
+    """The PCM format of a WAV file (a ``StageFailed`` when it cannot be read)."""
+    return _read(path, header_only=True)[0]
+
+
 def join_narration(parts: Sequence[tuple[Path, float]], out: Path) -> float:
     """Write the WAVs back to back, each fitted to its slot length; returns the total seconds."""
     if not parts:

@@ -16,9 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import google.cloud.pubsub_v1 as pubsub_v1
+from google.api_core import exceptions as api_errors
+from google.cloud.pubsub_v1.publisher.exceptions import MessageTooLargeError
 from google.cloud.pubsub_v1.subscriber.message import Message
 
 from vividly_ray.service.message_intake import IntakeMessage, MessageIntake, Verdict
+from vividly_ray.service.results_relay import PublishRefused
 
 log = logging.getLogger("vividly.pubsub")
 
@@ -143,7 +146,12 @@ def _as_intake_message(message: Message) -> IntakeMessage:
 
 
 class PubSubResultsPublisher:
-    """Publishes one results message and waits for the server's message id."""
+    """Publishes one results message and waits for the server's message id.
+
+    Each call is one attempt, bounded by ``timeout_s``: retries are the relay's, from the outbox.
+    With the client library's own retry on, a publish this call stopped waiting for would go on
+    in the background and could reach the topic after the relay had already sent it again.
+    """
 
     def __init__(
         self, publisher: pubsub_v1.PublisherClient, topic: str, timeout_s: float = 30.0
@@ -157,5 +165,11 @@ class PubSubResultsPublisher:
         return self._topic
 
     def publish(self, data: bytes, attributes: Mapping[str, str]) -> str:
-        future = self._publisher.publish(self._topic, data, **dict(attributes))
-        return str(future.result(timeout=self._timeout))
+        try:
+            future = self._publisher.publish(
+                self._topic, data, retry=None, timeout=self._timeout, **dict(attributes)
+            )
+            # The RPC's own deadline ends the attempt; the margin covers the batching delay.
+            return str(future.result(timeout=self._timeout + 5))
+        except (api_errors.InvalidArgument, MessageTooLargeError) as exc:
+            raise PublishRefused(f"{type(exc).__name__}: {exc}") from exc

@@ -4,6 +4,12 @@ Nothing here holds state that matters after a crash: the lease, attempt count an
 in the database. While a pipeline runs, a heartbeat renews its lease and watches for a
 cancellation; a dispatcher that dies simply stops renewing, and another one resumes the request
 once the lease has expired. Every write of a pipeline carries its claim's fencing token.
+
+A database outage is neither the request's failure nor a crash: a pipeline whose write cannot
+reach the database stops without recording anything more (``DatabaseUnavailable``), its lease
+runs out, and once the database is back the request is claimed again and resumes from the stage
+it had recorded. A holder that could not renew its lease for a whole lease stops its pipeline,
+since another dispatcher may hold the request by then.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ from vividly_ray.domain.errors import (
     LeaseLost,
     RefusedUnsafe,
     StageFailed,
+    VividlyError,
 )
 from vividly_ray.domain.models import ErrorInfo, VideoResult
 from vividly_ray.domain.status import RequestStatus
@@ -31,8 +39,19 @@ from vividly_ray.observability.logs import bind_context, log_context
 from vividly_ray.persistence.dispatch_queue import Claim, SqlDispatchQueue
 from vividly_ray.pipeline.orchestrator import VideoPipeline
 from vividly_ray.pipeline.ports import StatusTracker
+from vividly_ray.resilience import database_unavailable
 
 log = logging.getLogger("vividly.dispatch")
+
+
+class DatabaseUnavailable(StageFailed):
+    """A write of request state could not reach the database. Retryable, and never recorded
+    as the request's failure: the request waits for its lease to run out and is resumed."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            "database", f"the database is unavailable ({type(cause).__name__})", retryable=True
+        )
 
 
 class RequestWriter(Protocol):
@@ -76,6 +95,19 @@ class FencedTracker:
         self._writer = writer
         self._token = token
 
+    @staticmethod
+    def _reaching(write: Callable[[], object]) -> object:
+        """Run one write; a database outage becomes ``DatabaseUnavailable``, so the pipeline
+        does not take it for a bug (and try to record the request as failed)."""
+        try:
+            return write()
+        except VividlyError:
+            raise
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise DatabaseUnavailable(exc) from exc
+            raise
+
     def transition(
         self,
         request_id: str,
@@ -86,14 +118,16 @@ class FencedTracker:
         error: ErrorInfo | None = None,
         details: dict[str, Any] | None = None,
     ) -> object:
-        return self._writer.transition(
-            request_id,
-            status,
-            message=message,
-            progress=progress,
-            error=error,
-            details=details,
-            token=self._token,
+        return self._reaching(
+            lambda: self._writer.transition(
+                request_id,
+                status,
+                message=message,
+                progress=progress,
+                error=error,
+                details=details,
+                token=self._token,
+            )
         )
 
     def progress(
@@ -104,17 +138,21 @@ class FencedTracker:
         *,
         details: dict[str, Any] | None = None,
     ) -> object:
-        return self._writer.progress(
-            request_id,
-            percentage,
-            detail,
-            details=details,
-            token=self._token,
-            event_type="scene" if details else "progress",
+        return self._reaching(
+            lambda: self._writer.progress(
+                request_id,
+                percentage,
+                detail,
+                details=details,
+                token=self._token,
+                event_type="scene" if details else "progress",
+            )
         )
 
     def annotate(self, request_id: str, values: dict[str, Any]) -> object:
-        return self._writer.merge_metadata(request_id, values, token=self._token)
+        return self._reaching(
+            lambda: self._writer.merge_metadata(request_id, values, token=self._token)
+        )
 
 
 # Builds the pipeline for one claim: the tracker to write through and an event that is set when
@@ -143,6 +181,7 @@ class Outcome:
 
     request_id: str
     # completed | clarification_needed | failed | retry | cancelled | lease_lost | released
+    # | database_unavailable (left to its lease; resumed once the database is back)
     status: str
     result: VideoResult | None = None
     detail: str = ""
@@ -198,6 +237,16 @@ class Dispatcher:
             heartbeat.start()
             try:
                 return self._run(claim, stop)
+            except Exception as exc:
+                # Whatever write met the outage (the pipeline's, a release, a retry), nothing
+                # more can be recorded now; the lease runs out and the request is resumed.
+                if not database_unavailable(exc):
+                    raise
+                log.warning(
+                    "database unavailable; the request waits for its lease to run out",
+                    extra={"fields": {"error": type(exc).__name__}},
+                )
+                return Outcome(claim.request_id, "database_unavailable", detail=str(exc)[:200])
             finally:
                 heartbeat.finish()
                 self._active.discard(stop)
@@ -216,6 +265,8 @@ class Dispatcher:
         except LeaseLost as exc:
             log.warning("lease lost", extra={"fields": {"reason": exc.message}})
             return Outcome(request_id, "lease_lost", detail=exc.message)
+        except DatabaseUnavailable:
+            raise  # handled in drive(), with every other write that meets the outage
         except IllegalTransition as exc:  # a bug: the pipeline asked for a move it may not make
             error_id = uuid.uuid4().hex[:12]
             log.error("illegal transition %s: %s", error_id, exc.message)
@@ -306,6 +357,7 @@ class _Heartbeat:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        renewed = time.monotonic()
         with bind_context(self._context):
             while not self._done.wait(self._policy.heartbeat_s):
                 try:
@@ -316,9 +368,19 @@ class _Heartbeat:
                     log.warning("lease lost at heartbeat")
                     self._stop.set()
                     return
-                except Exception:  # the database may be briefly away; the lease has slack
-                    log.exception("heartbeat failed")
+                except Exception as exc:  # the database may be briefly away; the lease has slack
+                    if not database_unavailable(exc):
+                        log.exception("heartbeat failed")
+                    elif time.monotonic() - renewed < self._policy.lease_s:
+                        log.warning("heartbeat could not reach the database; trying again")
+                    else:
+                        # The lease has run out by now: another dispatcher may hold the request
+                        # once the database is back, so this one stops its work.
+                        log.warning("lease ran out while the database was unreachable")
+                        self._stop.set()
+                        return
                     continue
+                renewed = time.monotonic()
                 if status is RequestStatus.CANCELLED:
                     log.info("cancellation seen at heartbeat")
                     self._stop.set()
@@ -341,8 +403,11 @@ def dispatch_forever(
             while len(running) < slots and not stopping.is_set():
                 try:
                     claim = dispatcher.claim()
-                except Exception:
-                    log.exception("claim failed")
+                except Exception as exc:
+                    if database_unavailable(exc):
+                        log.warning("claim failed: the database is unavailable")
+                    else:
+                        log.exception("claim failed")
                     claim = None
                 if claim is None:
                     break

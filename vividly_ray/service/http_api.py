@@ -7,6 +7,7 @@ the real database directly. Long work never runs here; intake records the row an
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures at
 # runtime, and the dependency aliases defined inside ``create_app`` must resolve.
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -57,11 +58,233 @@ from vividly_ray.service.ranges import (
     unsatisfied_content_range,
 )
 from vividly_ray.service.views import detail_view, event_view, links, summary_view
+from vividly_ray.validation.limits import parse_answer
 
 log = logging.getLogger("vividly.gateway")
 
 LOCAL_ORG = "local"
 STREAM_END = frozenset({"completed", "failed", "cancelled", "clarification_needed"})
+# Request ids are UUIDs or a client's own id of 1-36 printable characters: anything else names
+# no request, and is answered without asking the database (PostgreSQL refuses a NUL in text).
+REQUEST_ID_MAX = 36
+# Event sequence numbers are 32-bit integers in the database.
+MAX_EVENT_SEQUENCE = 2_147_483_647
+
+# -- what the OpenAPI document declares --------------------------------------------------------
+# The schemas accept at least everything the service accepts (intake trims, and reads grades and
+# minutes in several forms); intake's own checks, named in each 422, are the exact rules.
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem; `errors` names every bad field.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "retry_after": {"type": "integer"},
+        "error_id": {"type": "string"},
+    },
+}
+_RETRY_AFTER = {"description": "whole seconds to wait", "schema": {"type": "integer"}}
+_PROBLEMS: dict[int, dict[str, Any]] = {
+    401: {
+        "description": "no API key, or an unknown, malformed or revoked one",
+        "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    },
+    404: {"description": "no such request for this organization (or no such file)"},
+    409: {"description": "the request cannot do that in its current state"},
+    413: {"description": "the body is over the size limit"},
+    415: {"description": "the body is not application/json"},
+    416: {"description": "the byte range is outside the file"},
+    422: {"description": "every bad field, named with its allowed range"},
+    429: {
+        "description": "the organization passed its rate limit",
+        "headers": {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    },
+    503: {
+        "description": "too many requests are waiting, or the database is unavailable",
+        "headers": {"Retry-After": _RETRY_AFTER},
+    },
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The declared problem responses of a /v1 route: its own ``codes`` and those every /v1
+    route may answer (401, 422, 429, 503)."""
+    wanted = sorted({401, 422, 429, 503, *codes})
+    return {
+        code: {**_PROBLEMS[code], "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+        for code in wanted
+    }
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_TEXT = {"type": "string"}
+_BINARY = {"type": "string", "format": "binary"}
+_OPTIONAL_TEXT = {"type": ["string", "null"]}
+_STATUS = {"type": "string", "enum": [status.value for status in RequestStatus]}
+_LINKS = {"type": "object", "additionalProperties": {"type": "string"}}
+_ID_TEXT = {"type": ["string", "null"], "minLength": 1, "maxLength": 128}
+VIDEO_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["student_query", "grade_level", "duration_minutes"],
+    "additionalProperties": False,
+    "properties": {
+        "student_query": {
+            "type": "string",
+            "minLength": 3,
+            "description": "the question: 3-500 characters after trimming",
+        },
+        "grade_level": {
+            "description": 'K or 1-12: 5, 0 (kindergarten), "K", "5", "5th", "grade 5"',
+            "anyOf": [{"type": "integer", "minimum": 0, "maximum": 12}, {"type": "string"}],
+        },
+        "duration_minutes": {
+            "description": "1-10 minutes, as a number or a numeric string",
+            "anyOf": [{"type": "number", "minimum": 1, "maximum": 10}, {"type": "string"}],
+        },
+        "student_id": _ID_TEXT,
+        "correlation_id": _ID_TEXT,
+        "voice": _ID_TEXT,
+        "request_id": {"type": ["string", "null"], "minLength": 1, "maxLength": REQUEST_ID_MAX},
+        "aspect": {"type": "string", "description": "16:9 (wide), 9:16 (tall) or 1:1 (square)"},
+        "resolution": {"type": "string", "description": "480p, 720p or 1080p"},
+        "callback_url": {
+            "type": ["string", "null"],
+            "description": "an http(s) URL for the webhooks; no private addresses",
+        },
+    },
+}
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["answer"],
+    "properties": {
+        "answer": {
+            "type": "string",
+            "minLength": 1,
+            "description": "the student's answer: 1-500 characters after trimming",
+        }
+    },
+}
+CREATED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "links"],
+    "properties": {"id": _TEXT, "status": _STATUS, "links": _LINKS},
+}
+SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "progress_percentage", "student_query", "title", "created_at"],
+    "properties": {
+        "id": _TEXT,
+        "status": _STATUS,
+        "progress_percentage": {"type": "integer", "minimum": 0, "maximum": 100},
+        "student_query": _TEXT,
+        "title": _OPTIONAL_TEXT,
+        "created_at": _OPTIONAL_TEXT,
+        "updated_at": _OPTIONAL_TEXT,
+    },
+}
+DETAIL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        *SUMMARY_SCHEMA["required"],
+        "current_stage",
+        "scenes",
+        "timeline",
+        "clarifying_questions",
+        "error",
+        "files",
+        "links",
+    ],
+    "properties": {
+        **SUMMARY_SCHEMA["properties"],
+        "current_stage": _OPTIONAL_TEXT,
+        "grade_level": _TEXT,
+        "duration_minutes": {"type": "number"},
+        "correlation_id": _OPTIONAL_TEXT,
+        "scenes": {
+            "type": "object",
+            "required": ["done", "total"],
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
+        },
+        "attempts": {"type": "integer"},
+        "timeline": {"type": "array", "items": {"type": "object"}},
+        "clarifying_questions": {"type": "array", "items": _TEXT},
+        "clarification_rounds": {"type": "integer"},
+        "error": {"type": ["object", "null"]},
+        "files": {"type": "object", "additionalProperties": _TEXT},
+        "links": _LINKS,
+    },
+}
+LIST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["items", "next_cursor"],
+    "properties": {
+        "items": {"type": "array", "items": SUMMARY_SCHEMA},
+        "next_cursor": _OPTIONAL_TEXT,
+    },
+}
+CANCELLED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {"id": _TEXT, "status": _STATUS},
+}
+ERASING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status", "erase_after"],
+    "properties": {"id": _TEXT, "status": _STATUS, "erase_after": _TEXT},
+}
+_FILE_HEADERS = {
+    "ETag": {"schema": {"type": "string"}},
+    "Accept-Ranges": {"schema": {"type": "string"}},
+}
+_FILE_CONTENT = {
+    media: {"schema": {"type": "object"} if media == "application/json" else _BINARY}
+    for media in sorted(set(DELIVERED_FILES.values()))
+}
+# Each Server-Sent Event: ``event`` is its type, ``data`` the JSON event, ``id`` its sequence.
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["status", "progress", "scene", "retry"]},
+        "data": {"type": "string"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
+_METRICS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+READINESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ready", "checks"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "checks": {"type": "object", "additionalProperties": _TEXT},
+    },
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` declaring a route's JSON body (the route reads it itself, to answer
+    413 and 415 with problems of their own)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @dataclass(frozen=True)
@@ -145,7 +368,14 @@ def create_app(services: ApiServices) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "auth_required": not services.auth_disabled}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={
+            200: _json_response("ready", READINESS_SCHEMA),
+            503: _json_response("not ready: the failing checks say why", READINESS_SCHEMA),
+        },
+    )
     def readyz() -> JSONResponse:
         checks: dict[str, str] = {}
         try:
@@ -159,7 +389,7 @@ def create_app(services: ApiServices) -> FastAPI:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=Response, responses=_METRICS)
     def metrics() -> Response:
         oldest = oldest_pending_at(services.db)
         snapshot = ServiceSnapshot(
@@ -173,7 +403,19 @@ def create_app(services: ApiServices) -> FastAPI:
         body, content_type = render_metrics(snapshot)
         return Response(body, media_type=content_type)
 
-    @app.post("/v1/videos", status_code=202, tags=["videos"])
+    @app.post(
+        "/v1/videos",
+        status_code=202,
+        tags=["videos"],
+        responses={
+            202: _json_response("recorded: pending", CREATED_SCHEMA),
+            200: _json_response(
+                "the same Idempotency-Key and body: the first request", CREATED_SCHEMA
+            ),
+            **_problems(409, 413, 415),
+        },
+        openapi_extra=_body(VIDEO_REQUEST_SCHEMA),
+    )
     async def submit(
         request: Request,
         org: LimitedOrg,
@@ -191,7 +433,11 @@ def create_app(services: ApiServices) -> FastAPI:
         headers = {"Location": f"/v1/videos/{record.request_id}"}
         return JSONResponse(content, status_code=202 if created else 200, headers=headers)
 
-    @app.get("/v1/videos", tags=["videos"])
+    @app.get(
+        "/v1/videos",
+        tags=["videos"],
+        responses={200: _json_response("newest first", LIST_SCHEMA), **_problems()},
+    )
     def list_videos(
         org: LimitedOrg,
         status: Annotated[str | None, Query()] = None,
@@ -205,13 +451,20 @@ def create_app(services: ApiServices) -> FastAPI:
             except ValueError:
                 names = ", ".join(s.value for s in RequestStatus)
                 raise InvalidRequest("status", f"must be one of {names}") from None
+        if cursor is not None and not _plausible_cursor(cursor):
+            raise InvalidRequest("cursor", "is not a cursor this API returned")
         records, next_cursor = services.requests.list_requests(
             org, status=wanted, limit=limit, cursor=cursor
         )
         return {"items": [summary_view(r) for r in records], "next_cursor": next_cursor}
 
-    @app.get("/v1/videos/{request_id}", tags=["videos"])
+    @app.get(
+        "/v1/videos/{request_id}",
+        tags=["videos"],
+        responses={200: _json_response("the request", DETAIL_SCHEMA), **_problems(404)},
+    )
     def get_video(request_id: str, org: LimitedOrg) -> dict[str, Any]:
+        _known_id(request_id)
         record = services.requests.get(request_id, org)
         events = services.requests.events(request_id)
         files: dict[str, str] = {}
@@ -229,33 +482,62 @@ def create_app(services: ApiServices) -> FastAPI:
             }
         return detail_view(record, events, files)
 
-    @app.get("/v1/videos/{request_id}/events", tags=["videos"])
+    @app.get(
+        "/v1/videos/{request_id}/events",
+        tags=["videos"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-Sent Events, until the request ends or asks a question",
+                "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
+            },
+            **_problems(404),
+        },
+    )
     async def events(
         request_id: str,
         request: Request,
         org: Org,
         last_event_id: Annotated[str | None, Header()] = None,
-        after: Annotated[int | None, Query(ge=0)] = None,
+        after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_SEQUENCE)] = None,
     ) -> StreamingResponse:
+        _known_id(request_id)
         await asyncio.to_thread(services.requests.get, request_id, org)
         start = after if after is not None else _last_id(last_event_id)
         stream = _event_stream(services, request, request_id, start)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
-    @app.post("/v1/videos/{request_id}/clarification", status_code=202, tags=["videos"])
+    @app.post(
+        "/v1/videos/{request_id}/clarification",
+        status_code=202,
+        tags=["videos"],
+        responses={
+            202: _json_response("validating again, with the answer", CREATED_SCHEMA),
+            **_problems(404, 409, 413, 415),
+        },
+        openapi_extra=_body(ANSWER_SCHEMA),
+    )
     async def clarify(request_id: str, request: Request, org: LimitedOrg) -> dict[str, Any]:
+        _known_id(request_id)
         body = await _json_body(request, services.max_body_bytes)
         answer = body.get("answer")
         if not isinstance(answer, str):
             raise InvalidRequest("answer", "is required: the student's answer as text")
+        answer = parse_answer(answer)
         record = await asyncio.to_thread(
             services.requests.answer, request_id, answer, organization_id=org
         )
         return {"id": record.request_id, "status": record.status.value, "links": links(request_id)}
 
-    @app.post("/v1/videos/{request_id}/cancel", status_code=202, tags=["videos"])
+    @app.post(
+        "/v1/videos/{request_id}/cancel",
+        status_code=202,
+        tags=["videos"],
+        responses={202: _json_response("cancelled", CANCELLED_SCHEMA), **_problems(404, 409)},
+    )
     def cancel(request_id: str, org: LimitedOrg) -> dict[str, Any]:
+        _known_id(request_id)
         record = services.requests.cancel(request_id, org, "cancelled by the caller")
         return {"id": record.request_id, "status": record.status.value}
 
@@ -267,10 +549,17 @@ def create_app(services: ApiServices) -> FastAPI:
             tags=["videos"],
             status_code=204,
             response_class=Response,
-            responses={202: {"description": "it was running: cancelled now, erased shortly"}},
+            responses={
+                204: {"description": "erased"},
+                202: _json_response(
+                    "it was running: cancelled now, erased shortly", ERASING_SCHEMA
+                ),
+                **_problems(404),
+            },
         )
         def erase(request_id: str, org: LimitedOrg) -> Response:
             """Erase the request and all it stored: question, student id, events and files."""
+            _known_id(request_id)
             outcome = eraser.request(request_id, org)
             if outcome.erased:
                 return Response(status_code=204)
@@ -281,7 +570,18 @@ def create_app(services: ApiServices) -> FastAPI:
             }
             return JSONResponse(body, status_code=202)
 
-    @app.get("/v1/videos/{request_id}/files/{name}", tags=["videos"])
+    @app.get(
+        "/v1/videos/{request_id}/files/{name}",
+        tags=["videos"],
+        response_class=Response,
+        responses={
+            200: {"description": "the file", "headers": _FILE_HEADERS, "content": _FILE_CONTENT},
+            206: {"description": "the byte range asked for", "content": _FILE_CONTENT},
+            304: {"description": "unchanged since the ETag sent in If-None-Match"},
+            307: {"description": "fetch it from the bucket, at Location (cloud storage)"},
+            **_problems(404, 416),
+        },
+    )
     def file(
         request_id: str,
         name: str,
@@ -295,6 +595,10 @@ def create_app(services: ApiServices) -> FastAPI:
         if name not in DELIVERED_FILES:
             allowed = ", ".join(DELIVERED_FILES)
             raise BlobNotFound(f"no file {name!r}; a video has {allowed}")
+        _known_id(request_id)
+        if not _link_part(expires, _EXPIRES_MAX) or not _link_part(signature, _SIGNATURE_MAX):
+            # Not the parts of a link this API signed: treated as no signature at all.
+            expires = signature = None
         record = services.requests.get(request_id)
         owner = record.organization_id or LOCAL_ORG
         secret = services.accounts.webhook_secret(owner)
@@ -319,7 +623,14 @@ def create_app(services: ApiServices) -> FastAPI:
             wanted = parse_range(range_header, info.size)
         except RangeNotSatisfiable:
             headers["Content-Range"] = unsatisfied_content_range(info.size)
-            return Response(status_code=416, headers=headers)
+            body = {
+                "type": "https://vividly-ray.dev/problems/range-not-satisfiable",
+                "title": "Range not satisfiable",
+                "status": 416,
+                "detail": f"{name} has {info.size} bytes; the range asked for is outside them",
+                "instance": str(request.url.path),
+            }
+            return JSONResponse(body, status_code=416, media_type=PROBLEM_JSON, headers=headers)
         if wanted is None:
             headers["Content-Length"] = str(info.size)
             return StreamingResponse(
@@ -356,9 +667,40 @@ def create_app(services: ApiServices) -> FastAPI:
 def _last_id(header: str | None) -> int:
     if header is None:
         return 0
-    if not header.strip().isdigit():
+    value = header.strip()
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
         raise InvalidRequest("Last-Event-ID", "must be the id of an event this stream sent")
-    return int(header.strip())
+    if int(value) > MAX_EVENT_SEQUENCE:
+        raise InvalidRequest("Last-Event-ID", "must be the id of an event this stream sent")
+    return int(value)
+
+
+def _known_id(request_id: str) -> None:
+    """Refuse, as not found, an id no request can have."""
+    if not (1 <= len(request_id) <= REQUEST_ID_MAX and request_id.isprintable()):
+        raise RequestNotFound(f"no request with id {request_id[:REQUEST_ID_MAX]!r}")
+
+
+_EXPIRES_MAX = 12  # a Unix time, in seconds
+_SIGNATURE_MAX = 64
+
+
+def _link_part(value: str | None, longest: int) -> bool:
+    """Whether a signed link's ``expires`` or ``signature`` could be one this API wrote: short
+    ASCII letters and digits (the HMAC comparison takes ASCII only, int() no huge numbers)."""
+    return value is not None and 1 <= len(value) <= longest and value.isascii() and value.isalnum()
+
+
+def _plausible_cursor(cursor: str) -> bool:
+    """A cursor this API could have written: short URL-safe base64 of printable text."""
+    if len(cursor) > 200 or not cursor.isascii():
+        return False
+    try:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return decoded.isprintable()
 
 
 async def _json_body(request: Request, limit: int) -> dict[str, Any]:
@@ -422,6 +764,13 @@ async def _event_stream(
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from vividly_ray.resilience import database_unavailable
+
+    # How long a client should wait before trying again while the database is away.
+    database_retry_after_s = 5
+
     def problem(error: BaseException, request: Request, status: int | None = None) -> JSONResponse:
         body = problem_details(error, str(request.url.path))
         if status is not None:
@@ -464,8 +813,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    def internal(request: Request) -> JSONResponse:
         error_id = uuid.uuid4().hex[:12]
         log.exception("internal error %s", error_id)
         body = {
@@ -477,3 +825,40 @@ def _install_error_handlers(app: FastAPI) -> None:
             "instance": str(request.url.path),
         }
         return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+
+    def unavailable(request: Request, exc: BaseException) -> JSONResponse:
+        # A database outage is not a bug: nothing accepted is lost, and the same call will
+        # pass once the database is back. The driver's message is logged, never sent.
+        log.warning(
+            "database unavailable: %s %s",
+            request.method,
+            request.url.path,
+            extra={"fields": {"error": type(exc).__name__}},
+        )
+        body = {
+            "type": "https://vividly-ray.dev/problems/database-unavailable",
+            "title": "Database unavailable",
+            "status": 503,
+            "detail": "the database is unavailable just now; try again in "
+            f"{database_retry_after_s} s",
+            "retry_after": database_retry_after_s,
+            "instance": str(request.url.path),
+        }
+        return JSONResponse(
+            body,
+            status_code=503,
+            media_type=PROBLEM_JSON,
+            headers={"Retry-After": str(database_retry_after_s)},
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if database_unavailable(exc):
+            return unavailable(request, exc)
+        return internal(request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):  # a driver error wrapped in another exception
+            return unavailable(request, exc)
+        return internal(request)

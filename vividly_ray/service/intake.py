@@ -150,8 +150,10 @@ class Intake:
         idempotency_key: str | None = None,
     ) -> tuple[RequestRecord, bool]:
         """The recorded request and whether it is new (False: an idempotent repeat)."""
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-            raise InvalidRequest("Idempotency-Key", "must be 1-255 characters")
+        if idempotency_key is not None and not (
+            1 <= len(idempotency_key) <= 255 and idempotency_key.isprintable()
+        ):
+            raise InvalidRequest("Idempotency-Key", "must be 1-255 printable characters")
         request, request_id = parse_body(
             body, organization_id, allow_private_callbacks=self._policy.allow_private_callbacks
         )

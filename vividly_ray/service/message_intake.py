@@ -5,9 +5,9 @@ The database, not the message service, makes intake exactly-once: a message that
 ``request_id`` records that id once however often it arrives, and a message without one is
 keyed by its content for the day it was published, so a redelivery or a second publish of the
 same message makes no second request. A message is acknowledged only after its request is
-committed; one that is wrong is recorded with the reason and given back (``RETRY``), so after the
-subscription's delivery attempts it lands on the dead-letter topic, and it never blocks the
-messages behind it.
+committed; one that is wrong (not JSON, bad fields, or larger than ``MAX_MESSAGE_BYTES``) is
+recorded with the reason and given back (``RETRY``), so after the subscription's delivery
+attempts it lands on the dead-letter topic, and it never blocks the messages behind it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ log = logging.getLogger("vividly.pubsub")
 # student_query, grade_level, duration_minutes}; the HTTP API's optional fields are accepted too.
 # student_id defaults to "anonymous" as over HTTP (the platform's own smoke message has none).
 MESSAGE_FIELDS = KNOWN_FIELDS | {"organization_id"}
+# A request message is a few hundred bytes; anything near Pub/Sub's own 10 MB limit is a mistake
+# or an attack, and is refused before it is parsed (the rejection keeps a 2,000-byte excerpt).
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class Verdict(StrEnum):
@@ -84,15 +87,22 @@ class MessageIntake:
         source: str,
         default_organization: str,
         allow_private_callbacks: bool = False,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._recorder = recorder
         self._rejections = rejections
         self._source = source
         self._organization = default_organization
         self._allow_private = allow_private_callbacks
+        self._max_bytes = max_message_bytes
 
     def handle(self, message: IntakeMessage) -> MessageOutcome:
         try:
+            if len(message.data) > self._max_bytes:
+                raise InvalidRequest(
+                    "message",
+                    f"is {len(message.data)} bytes; the limit is {self._max_bytes} bytes",
+                )
             body = _decode(message.data)
             organization = _organization(body, self._organization)
             fields = {k: v for k, v in body.items() if k in KNOWN_FIELDS}
@@ -127,7 +137,14 @@ class MessageIntake:
         return MessageOutcome(Verdict.ACK, record.request_id, created)
 
     def _reject(self, message: IntakeMessage, reason: str) -> MessageOutcome:
-        seen = self._rejections.record(message.message_id, self._source, reason, message.data)
+        # PostgreSQL text cannot hold NUL; a binary body must still be recorded, or it would
+        # fail on every delivery and reach the dead-letter topic with no reason on file.
+        seen = self._rejections.record(
+            message.message_id,
+            self._source,
+            reason.replace("\x00", "\ufffd"),
+            message.data.replace(b"\x00", "\ufffd".encode()),
+        )
         log.warning(
             "message rejected",
             extra={

@@ -13,6 +13,7 @@ import logging
 from vividly_ray.domain.models import Grade, Scene, SceneAudio
 from vividly_ray.pipeline.ports import Narrator
 from vividly_ray.resilience import CircuitBreaker
+from vividly_ray.storage.cache import out_of_space
 
 _log = logging.getLogger("vividly.speech")
 
@@ -22,7 +23,8 @@ class FallbackNarrator:
 
     While ``breaker`` allows it, each scene goes to ``primary``; any exception it raises is
     recorded against the breaker and the scene is narrated by ``fallback``. While the breaker is
-    open, scenes go straight to ``fallback``. Errors of the fallback itself propagate.
+    open, scenes go straight to ``fallback``. Errors of the fallback itself propagate, and so
+    does a full local disk met by the primary (the provider is not to blame for it).
     """
 
     def __init__(self, primary: Narrator, fallback: Narrator, breaker: CircuitBreaker) -> None:
@@ -48,6 +50,10 @@ class FallbackNarrator:
             audio = self._primary.narrate(scene, grade)
         # Whatever the provider raised (its SDK has many kinds), the scene still gets a voice.
         except Exception as exc:
+            if out_of_space(exc.__cause__):
+                # This node's disk is full: not the provider's fault, and the fallback would
+                # store its audio on the same disk.
+                raise
             self._breaker.record_failure()
             _log.warning(
                 "speech provider %s failed on scene %d (%s); using the fallback voice (breaker %s)",

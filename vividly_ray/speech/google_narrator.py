@@ -29,6 +29,7 @@ from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
 from google.cloud import texttospeech_v1beta1 as tts
+from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Grade, Scene, SceneAudio, SentenceTiming
@@ -39,7 +40,7 @@ from vividly_ray.speech.timing import (
     length_scale,
 )
 from vividly_ray.speech.wav import silence, wav_duration, write_wav
-from vividly_ray.storage.cache import ContentCache, content_key
+from vividly_ray.storage.cache import ContentCache, content_key, no_space_failure, out_of_space
 
 DEFAULT_VOICE = "en-US-Chirp3-HD-Charon"
 MAX_INPUT_BYTES = 5000  # the API's limit on one request's text or SSML
@@ -93,9 +94,10 @@ class GoogleNarrator:
     """Implements the Narrator port with a Cloud Text-to-Speech voice.
 
     ``client`` is a ``texttospeech_v1beta1.TextToSpeechClient`` (see ``make_tts_client``). Rate
-    limits, server errors, timeouts and dropped connections are tried ``max_attempts`` times in
-    all, with exponential backoff from ``backoff_s``; the SDK's own retry is switched off so the
-    two never multiply. Refusals (400, 403, ...) fail at once. ``tts_characters`` on the result
+    limits, server errors, timeouts, dropped connections and answers that are not the API's JSON
+    are tried ``max_attempts`` times in all, with exponential backoff from ``backoff_s``; the
+    SDK's own retry is switched off so the two never multiply. Refusals (400, 403, ...) and audio
+    in another format than the one asked for fail at once. ``tts_characters`` on the result
     counts the input characters of the requests the API answered, which are the billed ones.
     """
 
@@ -153,10 +155,15 @@ class GoogleNarrator:
             write_wav(tmp, samples, self._sample_rate)
             duration = wav_duration(tmp)
 
-        wav_key = self._cache.put("audio", key, ".wav", write, "audio/wav")
-        # The timings are written last: their presence means the audio is complete.
-        meta = {"sentences": timings, "duration": duration}
-        self._cache.put_json("audio-timings", key, meta)
+        try:
+            wav_key = self._cache.put("audio", key, ".wav", write, "audio/wav")
+            # The timings are written last: their presence means the audio is complete.
+            meta = {"sentences": timings, "duration": duration}
+            self._cache.put_json("audio-timings", key, meta)
+        except OSError as exc:
+            if not out_of_space(exc):
+                raise
+            raise no_space_failure(_STAGE, f"scene {scene.index}", exc) from exc
         return self._scene_audio(scene.index, wav_key, meta, key, characters=speech.characters)
 
     def _synthesize(
@@ -181,6 +188,10 @@ class GoogleNarrator:
                 )
             except _RETRYABLE as exc:
                 problem, cause = f"HTTP {exc.code}: {exc.message}", exc
+            except json_format.ParseError as exc:
+                # A body that is not the API's JSON (a cut-off answer, a proxy's error page):
+                # the request was fine, so it is asked again like a server error.
+                problem, cause = f"an unreadable answer ({str(exc)[:120]})", exc
             except api_errors.GoogleAPICallError as exc:
                 raise StageFailed(
                     _STAGE,

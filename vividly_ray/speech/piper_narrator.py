@@ -26,7 +26,7 @@ from vividly_ray.speech.timing import (
     length_scale,
 )
 from vividly_ray.speech.wav import silence, wav_duration, write_wav
-from vividly_ray.storage.cache import ContentCache, content_key
+from vividly_ray.storage.cache import ContentCache, content_key, no_space_failure, out_of_space
 
 VOICE_ID = "piper:en_US-joe-medium"
 _AUDIO_FORMAT_VERSION = 1
@@ -91,10 +91,15 @@ class PiperNarrator:
             write_wav(tmp, samples, rate)
             duration = wav_duration(tmp)
 
-        wav_key = self._cache.put("audio", key, ".wav", write, "audio/wav")
-        # The timings are written last: their presence means the audio is complete.
-        meta = {"sentences": timings, "duration": duration}
-        self._cache.put_json("audio-timings", key, meta)
+        try:
+            wav_key = self._cache.put("audio", key, ".wav", write, "audio/wav")
+            # The timings are written last: their presence means the audio is complete.
+            meta = {"sentences": timings, "duration": duration}
+            self._cache.put_json("audio-timings", key, meta)
+        except OSError as exc:
+            if not out_of_space(exc):
+                raise
+            raise no_space_failure("generating_video", f"scene {scene.index}", exc) from exc
         audio = _scene_audio(scene.index, wav_key, meta, key)
         return dataclasses.replace(audio, cpu_seconds=measured.seconds)
 

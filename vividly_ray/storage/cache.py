@@ -8,8 +8,10 @@ scene.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,9 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from vividly_ray.domain.blobs import BlobStore
+from vividly_ray.domain.errors import StageFailed
 
 # The metadata kind that accompanies an entry of each kind (written after it).
 METADATA_KINDS = {"audio": "audio-timings", "segments": "segment-meta"}
+# Writes refused for want of space: the disk is full, or the quota spent.
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def out_of_space(error: BaseException | None) -> bool:
+    """Whether ``error`` is a write refused because the disk (or the quota) is full. Nothing of
+    the entry being written is kept: ``ContentCache.put`` removes its scratch file either way."""
+    return isinstance(error, OSError) and error.errno in _OUT_OF_SPACE
+
+
+def no_space_failure(stage: str, what: str, error: OSError) -> StageFailed:
+    """The failure of ``stage`` when writing ``what`` found the disk full: retryable, since the
+    next attempt may run on another node or after space was freed."""
+    where = f" (writing {Path(str(error.filename)).name})" if error.filename else ""
+    reason = os.strerror(error.errno or errno.ENOSPC)  # "No space left on device"
+    return StageFailed(stage, f"{what}: {reason}{where}", retryable=True)
 
 
 def content_key(*parts: Any) -> str:

@@ -18,6 +18,8 @@ from vividly_ray.domain.models import Aspect, Grade, Resolution, VideoRequest
 
 QUESTION_MIN_CHARS = 3
 QUESTION_MAX_CHARS = 500
+ANSWER_MIN_CHARS = 1
+ANSWER_MAX_CHARS = 500
 MIN_MINUTES = 1.0
 MAX_MINUTES = 10.0
 ID_MAX_CHARS = 128
@@ -39,19 +41,36 @@ def _shown(value: object, limit: int = 60) -> str:
 
 def parse_question(value: object) -> str:
     """The question, trimmed: 3-500 characters, no control characters but newline and tab."""
-    rule = f"must be text of {QUESTION_MIN_CHARS}-{QUESTION_MAX_CHARS} characters"
+    return _student_text("question", value, QUESTION_MIN_CHARS, QUESTION_MAX_CHARS)
+
+
+def parse_answer(value: object) -> str:
+    """A student's answer to a clarifying question, trimmed: 1-500 characters, held to the
+    same rules as the question it completes."""
+    return _student_text("answer", value, ANSWER_MIN_CHARS, ANSWER_MAX_CHARS)
+
+
+def _student_text(field: str, value: object, shortest: int, longest: int) -> str:
+    rule = f"must be text of {shortest}-{longest} characters"
     if not isinstance(value, str):
-        raise InvalidRequest("question", f"{rule}, got {_shown(value)}")
+        raise InvalidRequest(field, f"{rule}, got {_shown(value)}")
     # Browsers send form text with CRLF line ends; that is a newline, not a control character.
     text = value.replace("\r\n", "\n").strip()
-    if not QUESTION_MIN_CHARS <= len(text) <= QUESTION_MAX_CHARS:
-        raise InvalidRequest("question", f"{rule} after trimming, got {len(text)}: {_shown(text)}")
+    if not shortest <= len(text) <= longest:
+        raise InvalidRequest(field, f"{rule} after trimming, got {len(text)}: {_shown(text)}")
     for position, char in enumerate(text):
-        if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS:
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in _ALLOWED_CONTROLS:
             raise InvalidRequest(
-                "question",
+                field,
                 f"{rule} without control characters (newline and tab are allowed), "
                 f"got {char!r} at position {position}",
+            )
+        if category == "Cs":
+            # A lone surrogate (JSON allows "\ud800") is no character at all: it cannot be
+            # stored or shown as UTF-8.
+            raise InvalidRequest(
+                field, f"{rule} of valid Unicode, got a lone surrogate at position {position}"
             )
     return text
 

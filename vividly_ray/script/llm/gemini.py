@@ -26,6 +26,7 @@ from vividly_ray.script.llm.client import (
     RETRYABLE_STATUSES,
     JsonObject,
     LlmReply,
+    MalformedReply,
     ProviderRejected,
     ProviderUnavailable,
     RetryPolicy,
@@ -154,6 +155,9 @@ class GeminiClient:
         except auth_errors.GoogleAuthError as error:
             # Missing or unusable credentials: a setup problem that retrying cannot fix.
             raise ProviderRejected(f"Gemini credentials failed: {type(error).__name__}") from error
+        except ValueError as error:
+            # A 200 whose body is not JSON at all (a proxy's HTML page): the SDK cannot parse it.
+            raise MalformedReply("Gemini's answer was not JSON") from error
         usage = response.usage_metadata
         tokens_in = tokens_out = 0
         if usage is not None:

@@ -802,3 +802,18 @@ def test_each_api_call_logs_one_json_line_with_its_request_id_and_no_student_tex
     assert [c["status"] for c in calls] == [202, 200]
     assert calls[1]["request_id"] == request_id and calls[1]["severity"] == "INFO"
     assert "Explain" not in sink.getvalue()
+
+
+@pytest.mark.parametrize("request_id", ["y\U0002b731\u00dc\u00fd", "a/b", "a b", "x" * 37, ""])
+def test_a_client_request_id_must_be_safe_in_a_url(
+    client: TestClient, a: dict[str, str], request_id: str
+) -> None:
+    answer = client.post("/v1/videos", json={**VALID_BODY, "request_id": request_id}, headers=a)
+    body = problem(answer, 422)
+    assert "request_id" in fields_of(body)
+
+
+def test_a_uuid_request_id_names_the_request(client: TestClient, a: dict[str, str]) -> None:
+    chosen = "0b8f3c9e-7d1a-4c2b-9e5f-1a2b3c4d5e6f"
+    answer = submit(client, a, {**VALID_BODY, "request_id": chosen})
+    assert answer["id"] == chosen

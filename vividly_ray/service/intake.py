@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 ID_MAX = 128
+URL_SAFE_ID = re.compile(r"[A-Za-z0-9._~-]{1,36}")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,17 @@ def _optional_id(body: Mapping[str, Any], name: str, default: str | None) -> str
     value = body.get(name, default)
     if value is None:
         return None
-    longest = 36 if name == "request_id" else ID_MAX
-    if isinstance(value, str) and 1 <= len(value) <= longest and value.isprintable():
+    if name == "request_id":
+        # It becomes part of every URL of the request (Location, links), so it is made of the
+        # characters a URL path carries as they are.
+        if isinstance(value, str) and URL_SAFE_ID.fullmatch(value):
+            return value
+        raise InvalidRequest(
+            name, "must be 1-36 characters of letters, digits, '-', '_', '.' or '~' (a UUID)"
+        )
+    if isinstance(value, str) and 1 <= len(value) <= ID_MAX and value.isprintable():
         return value
-    raise InvalidRequest(name, f"must be text of 1-{longest} printable characters")
+    raise InvalidRequest(name, f"must be text of 1-{ID_MAX} printable characters")
 
 
 def parse_body(

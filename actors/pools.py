@@ -8,6 +8,8 @@ node narrated and which encoded each scene.
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ from vividly_ray.domain.models import (
     SceneAudio,
     SceneSegment,
     Script,
+    TaskSpan,
     VideoRequest,
 )
 from vividly_ray.script.llm.tasks import SceneDraft, SceneTask
@@ -46,14 +49,21 @@ class NarratorPool:
         warm_up(self._narrator)
 
     def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+        started = time.time()
         audio = self._narrator.narrate(scene, grade)
-        return dataclasses.replace(audio, node_id=self._node_id)
+        span = TaskSpan(worker_name("Narrator", self._node_id), started, time.time())
+        return dataclasses.replace(audio, node_id=self._node_id, span=span)
 
 
 def this_node_id() -> str:
     """The id of the Ray node this replica runs on (as ``ray.util.state`` reports it)."""
     node_id: str = ray.get_runtime_context().get_node_id()
     return node_id
+
+
+def worker_name(pool: str, node_id: str) -> str:
+    """A replica's name in a task span: its pool, its node and its process."""
+    return f"{pool} {node_id[:6]}:{os.getpid()}"
 
 
 class ServeSceneRunner:
@@ -108,5 +118,7 @@ class SegmentEncoderPool:
         self._node_id = this_node_id()
 
     def encode(self, spec: RenderSpec, scene: Scene, audio: SceneAudio) -> SceneSegment:
+        started = time.time()
         segment = build_encoder(self._settings, spec, self._threads).encode(scene, audio)
-        return dataclasses.replace(segment, node_id=self._node_id)
+        span = TaskSpan(worker_name("SegmentEncoder", self._node_id), started, time.time())
+        return dataclasses.replace(segment, node_id=self._node_id, span=span)

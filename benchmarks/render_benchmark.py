@@ -13,15 +13,19 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+# Run as a script (`make bench`), the repository root is not on the path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors.follow import local_intake  # noqa: E402
 from actors.service_runtime import ServiceRuntime  # noqa: E402
+from benchmarks._common import wait_terminal  # noqa: E402
 from vividly_ray.bootstrap import (  # noqa: E402
     build_encoder,
     build_narrator,
@@ -51,11 +55,7 @@ def run_ray(settings: Settings, request: VideoRequest) -> dict[str, Any]:
         stores, intake = local_intake(settings)
         started = time.perf_counter()
         record, _ = intake.record(request)
-        while True:
-            current = stores.requests.get(record.request_id)
-            if current.status.is_terminal:
-                break
-            time.sleep(0.05)
+        current = wait_terminal(stores.requests, record.request_id)
         wall = time.perf_counter() - started
     if current.status.value != "completed":
         raise SystemExit(f"the Ray run ended {current.status.value}: {current.error_message}")

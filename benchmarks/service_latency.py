@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks._common import outside_stages
 from tests.e2e.serve_process import ServeProcess, service_env
 
 QUESTION = {"student_query": "Explain the water cycle", "grade_level": "5", "duration_minutes": 1}
@@ -84,16 +85,12 @@ def one_request(client: httpx.Client) -> dict[str, Any]:
         raise SystemExit(f"request ended {detail['status']}: {detail['error']}")
     manifest = httpx.get(str(client.base_url).rstrip("/") + detail["files"]["manifest.json"]).json()
     stages = manifest["stage_seconds"]
-    work = sum(
-        stages.get(s, 0.0)
-        for s in ("retrieving", "generating_script", "generating_video", "processing_video")
-    )
     return {
         "wall_s": round(wall, 3),
         "queue_wait_s": round(first_event or 0.0, 3),
         "stage_s": stages,
         "video_s": detail["video_seconds"],
-        "overhead_s": round(wall - work, 3),
+        "overhead_s": round(outside_stages(wall, stages), 3),
     }
 
 

@@ -195,6 +195,16 @@ class SentenceTiming:
 
 
 @dataclass(frozen=True)
+class TaskSpan:
+    """When and where one scene task ran: the worker that ran it and its wall-clock start and
+    end (seconds since the epoch), so a request's manifest can show where the time went."""
+
+    worker: str
+    started_at: float
+    finished_at: float
+
+
+@dataclass(frozen=True)
 class SceneAudio:
     """Narration for one scene: a mono 16-bit WAV file and exact sentence timings."""
 
@@ -211,6 +221,7 @@ class SceneAudio:
     # The cluster node whose worker narrated it or fetched it from the cache (empty when the
     # work did not run on a cluster).
     node_id: str = ""
+    span: TaskSpan | None = None  # the narrate task's worker and times (None off the pools)
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,7 @@ class SceneSegment:
     # The cluster node whose worker encoded it or fetched it from the cache (empty when the
     # work did not run on a cluster).
     node_id: str = ""
+    span: TaskSpan | None = None  # the draw+encode task's worker and times (None off the pools)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,20 @@ def build_manifest(
             ],
         },
         "cost": cost,
+        # Each scene task's worker and wall-clock start and end (epoch seconds), where the
+        # pools stamped them: the benchmark's timeline is drawn from these.
+        "tasks": [
+            {
+                "task": task,
+                "scene": audio.scene_index,
+                "worker": span.worker,
+                "start": round(span.started_at, 3),
+                "end": round(span.finished_at, 3),
+            }
+            for audio, segment in scenes
+            for task, span in (("narrate", audio.span), ("encode", segment.span))
+            if span is not None
+        ],
         "files": {
             "video": "video.mp4",
             "captions_vtt": "captions.vtt",

@@ -1,0 +1,1 @@
+"""Benchmarks of the service and its pipeline (docs/benchmark.md)."""

@@ -1,0 +1,644 @@
+"""Pipeline benchmark: vividly-ray against the old sequential MoviePy way, in one run.
+
+On one machine, with the same script and the same Piper voice, it runs:
+1. the baseline: one process narrates every scene, then MoviePy composes the whole timeline
+   (the same titles and bullets as text clips, revealed when their sentence starts) and writes
+   it with one ``write_videofile`` (``benchmarks/moviepy_baseline.py`` in ``.venv-bench``);
+2. the same request stage by stage in one process (the project's adapters, ``make bench``);
+3. vividly-ray cold: Ray and the pools up, empty cache, through intake -> Dispatcher -> pools;
+4. the same request again (warm cache), and the Tracker's event throughput;
+5. four concurrent 1-minute requests through the HTTP API;
+6. a request with trivial providers (the silent narrator): orchestration alone.
+
+Prints the figures and whether each target is met, writes them as JSON, and draws a timeline
+(PNG: a row per worker, a bar per narrate, draw+encode and assemble task).
+
+    python -m benchmarks.pipeline [--minutes 3] [--resolution 720p] [--json results.json]
+        [--png timeline.png] [--skip-baseline] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENV = ROOT / ".venv-bench"
+BASELINE_SCRIPT = ROOT / "benchmarks" / "moviepy_baseline.py"
+# vividly-ray writes one frame per distinct slide state (variable frame rate); MoviePy renders
+# every frame of a constant rate, and 24 fps is the lowest common one for video.
+BASELINE_FPS = 24
+CONCURRENT_QUESTIONS = (
+    "Explain photosynthesis",
+    "How do volcanoes erupt?",
+    "Explain the rock cycle",
+    "What causes the seasons?",
+)
+TRACKER_EVENTS = 2000
+
+# name -> (figure, comparison, threshold); the figure is read from the report's "figures".
+TARGETS: dict[str, tuple[str, str, float]] = {
+    "speedup_over_baseline": ("baseline_over_vividly", ">=", 15.0),
+    "realtime_factor_cold": ("realtime_factor_cold", ">=", 20.0),
+    "pools_vs_one_process": ("pools_vs_one_process", ">=", 1.0),
+    "parallel_efficiency": ("parallel_efficiency", ">=", 0.85),
+    "warm_over_cold": ("warm_over_cold", "<=", 0.05),
+    "overhead_per_request_s": ("overhead_per_request_s", "<=", 0.3),
+    "tracker_events_per_s": ("tracker_events_per_s", ">=", 2000.0),
+    "concurrent_wall_over_cpu_bound": ("concurrent_wall_over_cpu_bound", "<=", 1.15),
+    "peak_memory_gb": ("peak_memory_gb", "<=", 3.0),
+}
+
+
+# -- figures (pure) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One bar of the timeline: a task, the worker that ran it, wall-clock start and end."""
+
+    task: str  # narrate | encode | assemble
+    scene: int | None
+    worker: str
+    start: float
+    end: float
+
+
+def manifest_tasks(manifest: Mapping[str, Any]) -> list[Task]:
+    """The scene tasks the pools stamped, and the assembly (the processing_video stage, run by
+    the Dispatcher that holds the pipeline)."""
+    tasks = [
+        Task(row["task"], row["scene"], row["worker"], float(row["start"]), float(row["end"]))
+        for row in manifest.get("tasks", [])
+    ]
+    for row in manifest.get("status_timeline", []):
+        if row["status"] == "processing_video" and row["seconds"] is not None:
+            start = datetime.fromisoformat(row["entered_at"]).timestamp()
+            tasks.append(Task("assemble", None, "Dispatcher", start, start + row["seconds"]))
+    return tasks
+
+
+def cpu_by_stage(manifest: Mapping[str, Any]) -> dict[str, float]:
+    cpu: dict[str, float] = manifest.get("cost", {}).get("cpu_seconds_by_stage", {})
+    return {stage: float(seconds) for stage, seconds in cpu.items()}
+
+
+def first_scene_s(tasks: Sequence[Task], submitted: float) -> float | None:
+    """From submission until the first scene (narrated and encoded) could be played."""
+    ends = [t.end for t in tasks if t.task == "encode" and t.scene == 0]
+    return round(min(ends) - submitted, 3) if ends else None
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def compute_figures(runs: Mapping[str, Any], cores: int) -> dict[str, Any]:
+    """The headline figures from the runs' raw measurements (any run may be missing)."""
+    cold = runs.get("vividly_cold")
+    warm = runs.get("vividly_warm")
+    baseline = runs.get("baseline")
+    one_process = runs.get("one_process")
+    concurrent = runs.get("concurrent")
+    trivial = runs.get("trivial")
+    figures: dict[str, Any] = {"cores": cores}
+    if cold:
+        cpu = sum(cold["cpu_s"].values())
+        figures["realtime_factor_cold"] = ratio(cold["video_s"], cold["wall_s"])
+        figures["parallel_efficiency"] = ratio(cpu, cold["wall_s"] * cores)
+        figures["first_playable_scene_s"] = cold.get("first_scene_s")
+        figures["cpu_s_by_stage_cold"] = cold["cpu_s"]
+    if baseline and cold:
+        figures["baseline_over_vividly"] = ratio(baseline["wall_s"], cold["wall_s"])
+    if one_process and cold:
+        figures["pools_vs_one_process"] = ratio(one_process["wall_s"], cold["wall_s"])
+    if warm and cold:
+        figures["warm_over_cold"] = ratio(warm["wall_s"], cold["wall_s"])
+    if trivial:
+        figures["overhead_per_request_s"] = trivial["overhead_s"]
+        figures["trivial_request_wall_s"] = trivial["wall_s"]
+    if concurrent:
+        bound = concurrent["cpu_s"] / cores
+        figures["concurrent_wall_s"] = concurrent["wall_s"]
+        figures["concurrent_wall_over_cpu_bound"] = ratio(concurrent["wall_s"], bound)
+        one_minute_cpu = concurrent["cpu_s"] / max(1, concurrent["requests"])
+        # A core-hour is 3600 CPU seconds: how many 1-minute videos it pays for.
+        figures["videos_per_core_hour"] = ratio(3600.0, one_minute_cpu)
+    for name in ("tracker_events_per_s", "ray_startup_s", "peak_memory_gb"):
+        if name in runs:
+            figures[name] = runs[name]
+    return figures
+
+
+def check_targets(figures: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    verdicts: dict[str, dict[str, Any]] = {}
+    for name, (figure, comparison, threshold) in TARGETS.items():
+        value = figures.get(figure)
+        met = None
+        if value is not None:
+            met = value >= threshold if comparison == ">=" else value <= threshold
+        verdicts[name] = {"value": value, "target": f"{comparison} {threshold}", "met": met}
+    return verdicts
+
+
+# -- the timeline picture --------------------------------------------------------------------
+
+TASK_COLOURS = {
+    "narrate": (66, 135, 245),
+    "encode": (245, 166, 35),
+    "assemble": (76, 175, 80),
+}
+
+
+def draw_timeline(tasks: Sequence[Task], path: Path, title: str = "") -> Path:
+    """A row per worker, a bar per task, time along the bottom from the first task's start."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    workers = sorted({t.worker for t in tasks}, key=lambda w: (w == "Dispatcher", w))
+    origin = min((t.start for t in tasks), default=0.0)
+    span = max((t.end for t in tasks), default=1.0) - origin or 1.0
+    label_w, row_h, top, width = 260, 34, 48, 1400
+    height = top + row_h * max(1, len(workers)) + 60
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=14)
+    plot_w = width - label_w - 20
+
+    def x_of(moment: float) -> float:
+        return label_w + (moment - origin) / span * plot_w
+
+    draw.text((10, 12), title, fill=(0, 0, 0), font=font)
+    for row, worker in enumerate(workers):
+        y = top + row * row_h
+        draw.text((10, y + 9), worker[:34], fill=(0, 0, 0), font=font)
+        draw.line([(label_w, y + row_h - 1), (width - 20, y + row_h - 1)], fill=(225, 225, 225))
+        for task in (t for t in tasks if t.worker == worker):
+            x0, x1 = x_of(task.start), max(x_of(task.end), x_of(task.start) + 1)
+            colour = TASK_COLOURS.get(task.task, (150, 150, 150))
+            draw.rectangle([(x0, y + 5), (x1, y + row_h - 6)], fill=colour, outline=(40, 40, 40))
+            if task.scene is not None and x1 - x0 > 18:
+                draw.text((x0 + 3, y + 9), str(task.scene), fill=(0, 0, 0), font=font)
+    axis_y = top + row_h * max(1, len(workers)) + 8
+    steps = 10
+    for i in range(steps + 1):
+        x = label_w + i * plot_w / steps
+        draw.line([(x, axis_y - 4), (x, axis_y + 2)], fill=(0, 0, 0))
+        draw.text((x - 12, axis_y + 6), f"{span * i / steps:.1f}s", fill=(0, 0, 0), font=font)
+    legend_x = width - 20 - 140 * len(TASK_COLOURS)
+    for i, (name, colour) in enumerate(TASK_COLOURS.items()):
+        x = legend_x + i * 140
+        draw.rectangle([(x, 14), (x + 16, 28)], fill=colour, outline=(40, 40, 40))
+        draw.text(
+            (x + 22, 13), "draw+encode" if name == "encode" else name, fill=(0, 0, 0), font=font
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+# -- the baseline's spec ---------------------------------------------------------------------
+
+
+def baseline_spec(
+    scenes: Sequence[Mapping[str, Any]],
+    width: int,
+    height: int,
+    fps: int = BASELINE_FPS,
+    theme: str = "default",
+) -> dict[str, Any]:
+    """What moviepy_baseline.py composes: each scene's title, bullets, the second at which each
+    bullet appears, its duration and narration WAV, in the project's colours and Lato font."""
+    from vividly_ray.media.theme import font_file, theme_by_name
+
+    colours = theme_by_name(theme)
+    return {
+        "width": width,
+        "height": height,
+        "fps": fps,
+        "background": list(colours.background),
+        "title_colour": list(colours.title),
+        "text_colour": list(colours.text),
+        "font_regular": str(font_file(bold=False)),
+        "font_bold": str(font_file(bold=True)),
+        "scenes": [
+            {
+                "title": scene["title"],
+                "bullets": list(scene["bullets"]),
+                "reveal_at": [round(float(t), 3) for t in scene["reveal_at"]],
+                "duration": round(float(scene["duration"]), 3),
+                "wav": str(scene["wav"]),
+            }
+            for scene in scenes
+        ],
+    }
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def stack_rss_bytes(root: int | None = None) -> int:
+    """Resident memory of this process and every process under it (Ray's GCS, raylet,
+    replicas and workers when Ray was started here)."""
+    tree = _children()
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root or os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo.extend(tree.get(pid, []))
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class MemorySampler:
+    """Samples the stack's resident memory on a thread; ``peak`` is the largest sum seen."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.peak = 0
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, stack_rss_bytes())
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextmanager
+def cpu_of_children() -> Iterator[dict[str, float]]:
+    """CPU seconds of the child processes waited for inside the block."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    found: dict[str, float] = {}
+    yield found
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    found["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+# -- the runs ----------------------------------------------------------------------------------
+
+
+def ensure_bench_venv(venv: Path = BENCH_VENV) -> Path:
+    """``.venv-bench`` with the ``baseline`` dependency group only (not the project), made when
+    missing. The group's pins are read from pyproject.toml and handed to pip as they are, so
+    any pip installs them (``pip install --group`` needs pip 25.1)."""
+    python = venv / "bin" / "python"
+    stamp = venv / ".baseline-installed"
+    pins = baseline_pins()
+    if stamp.exists() and stamp.read_text() == "\n".join(pins):
+        return python
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", *pins],
+        check=True,
+    )  # fmt: skip
+    stamp.write_text("\n".join(pins))
+    return python
+
+
+def baseline_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    groups = tomllib.loads(pyproject.read_text("utf-8")).get("dependency-groups", {})
+    pins: list[str] = groups.get("baseline", [])
+    if not pins:
+        raise SystemExit("pyproject.toml has no [dependency-groups] baseline")
+    return pins
+
+
+def run_baseline(settings: Any, request: Any, work: Path, cores: int) -> dict[str, Any]:
+    """Write the script, narrate every scene one after another, then MoviePy."""
+    from vividly_ray.bootstrap import (
+        build_blobs,
+        build_library,
+        build_narrator,
+        build_offline_writer,
+        build_validator,
+        warm_up,
+    )
+    from vividly_ray.domain.models import render_spec
+    from vividly_ray.media.reveal import reveal_times
+    from vividly_ray.pipeline.grounding import retrieval_limit
+
+    python = ensure_bench_venv()
+    narrator = build_narrator(settings, threads=cores)
+    warm_up(narrator)
+    library = build_library(settings)
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    assessment = build_validator(library).assess(request.effective_question, request.grade)
+    retrieval = library.retrieve(
+        request.effective_question,
+        request.grade,
+        retrieval_limit(request),
+        topic=assessment.grounding_topic,
+    )
+    script = build_offline_writer(library).write(request, retrieval, assessment.topic)
+    scripted = time.perf_counter()
+    blobs = build_blobs(settings)
+    scenes = []
+    for scene in script.scenes:
+        audio = narrator.narrate(scene, script.grade)
+        wav = blobs.get_file(audio.wav_key, work / f"scene-{scene.index:02d}.wav")
+        scenes.append(
+            {
+                "title": scene.title,
+                "bullets": scene.bullets,
+                "reveal_at": reveal_times(scene, audio),
+                "duration": audio.duration,
+                "wav": wav,
+            }
+        )
+    narrated = time.perf_counter()
+    parent_cpu = time.process_time() - cpu_started
+    spec = render_spec(request)
+    spec_path = work / "baseline-spec.json"
+    spec_path.write_text(json.dumps(baseline_spec(scenes, spec.width, spec.height), indent=2))
+    with cpu_of_children() as child, MemorySampler() as memory:
+        answer = subprocess.run(
+            [str(python), str(BASELINE_SCRIPT), str(spec_path), str(work / "baseline.mp4")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    ended = time.perf_counter()
+    moviepy = json.loads(answer.stdout.strip().splitlines()[-1])
+    return {
+        "wall_s": round(ended - started, 3),
+        "script_s": round(scripted - started, 3),
+        "narrate_s": round(narrated - scripted, 3),
+        "moviepy_s": round(ended - narrated, 3),
+        **moviepy,
+        "fps": BASELINE_FPS,
+        "cpu_s": {
+            "script+narrate": round(parent_cpu, 3),
+            "moviepy": round(child["cpu_s"], 3),
+        },
+        "moviepy_peak_memory_gb": round(memory.peak / 1e9, 3),
+    }
+
+
+def _manifest(stores: Any, record: Any) -> dict[str, Any]:
+    key = record.request_metadata["files"]["manifest.json"]
+    manifest: dict[str, Any] = json.loads(stores.blobs.get_bytes(key))
+    return manifest
+
+
+def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], list[Task]]:
+    """One request through intake -> Dispatcher -> pools, as the service runs it."""
+    from benchmarks._common import outside_stages, wait_terminal
+
+    submitted = time.time()
+    started = time.perf_counter()
+    record, _ = intake.record(request)
+    current = wait_terminal(stores.requests, record.request_id, poll_s=0.02)
+    wall = time.perf_counter() - started
+    if current.status.value != "completed":
+        raise SystemExit(f"the request ended {current.status.value}: {current.error_message}")
+    manifest = _manifest(stores, current)
+    tasks = manifest_tasks(manifest)
+    stages = manifest["stage_seconds"]
+    return (
+        {
+            "wall_s": round(wall, 3),
+            "video_s": manifest["durations"]["video_seconds"],
+            "stage_s": stages,
+            "cpu_s": cpu_by_stage(manifest),
+            "overhead_s": round(outside_stages(wall, stages), 3),
+            "first_scene_s": first_scene_s(tasks, submitted),
+            "scenes": manifest["scene_count"],
+        },
+        tasks,
+    )
+
+
+def tracker_throughput(stores: Any, intake: Any, count: int = TRACKER_EVENTS) -> float:
+    """Events per second written through the Tracker deployment, many writes in flight (as
+    several pipelines send them), for a request waiting on a clarification."""
+    from ray import serve
+
+    from vividly_ray.validation.limits import parse_request
+
+    record, _ = intake.record(parse_request("Tell me about science", "5", "1"))
+    deadline = time.monotonic() + 60
+    while stores.requests.get(record.request_id).status.value != "clarification_needed":
+        if time.monotonic() > deadline:
+            raise SystemExit("the tracker's request never asked for a clarification")
+        time.sleep(0.05)
+    handle = serve.get_deployment_handle("Tracker", app_name="vividly")
+    before = len(stores.requests.events(record.request_id, 0, limit=100_000))
+    started = time.perf_counter()
+    pending = []
+    for i in range(count):
+        pending.append(
+            handle.write.remote(
+                "progress",
+                (record.request_id, 0, "benchmark"),
+                {"details": {"n": i}, "event_type": "benchmark"},
+            )
+        )
+        if len(pending) >= 64:
+            pending.pop(0).result()
+    for response in pending:
+        response.result()
+    wall = time.perf_counter() - started
+    written = len(stores.requests.events(record.request_id, 0, limit=100_000)) - before
+    if written != count:
+        raise SystemExit(f"the tracker wrote {written} of {count} events")
+    return round(count / wall, 1)
+
+
+def run_concurrent(url: str, stores: Any, minutes: int, resolution: str) -> dict[str, Any]:
+    """Four different 1-minute requests submitted at once through the HTTP API."""
+    import httpx
+
+    from benchmarks._common import wait_terminal
+
+    client = httpx.Client(base_url=url, timeout=60)
+    started = time.perf_counter()
+    ids = []
+    for question in CONCURRENT_QUESTIONS:
+        body = {
+            "student_query": question,
+            "grade_level": "5",
+            "duration_minutes": minutes,
+            "resolution": resolution,
+        }
+        answer = client.post("/v1/videos", json=body)
+        if answer.status_code != 202:
+            raise SystemExit(f"submit answered {answer.status_code}: {answer.text}")
+        ids.append(answer.json()["id"])
+    records = [wait_terminal(stores.requests, request_id) for request_id in ids]
+    wall = time.perf_counter() - started
+    failed = [r.status.value for r in records if r.status.value != "completed"]
+    if failed:
+        raise SystemExit(f"concurrent requests ended {failed}")
+    manifests = [_manifest(stores, r) for r in records]
+    return {
+        "requests": len(ids),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(sum(sum(cpu_by_stage(m).values()) for m in manifests), 3),
+        "video_s": round(sum(m["durations"]["video_seconds"] for m in manifests), 3),
+    }
+
+
+def run_service(
+    home: Path, request: Any, *, http: bool, narrator: str = "piper"
+) -> tuple[dict[str, Any], Any, Any, Any]:
+    """Ray and the Serve app started (with the HTTP proxy when ``http``), and an intake on the
+    same database and blobs."""
+    from actors.follow import local_intake
+    from actors.service_runtime import ServiceRuntime
+    from tests.e2e.serve_process import free_port
+    from vividly_ray.settings import load_settings
+
+    settings = load_settings(home=home, narrator=narrator, auth_disabled=True)
+    port = free_port() if http else None
+    runtime = ServiceRuntime(settings, http=("127.0.0.1", port) if port else None)
+    runtime.start()
+    stores, intake = local_intake(settings)
+    return {"startup_s": round(runtime.startup_s, 3), "port": port}, runtime, stores, intake
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--question", default="Explain the water cycle")
+    parser.add_argument("--grade", default="5")
+    parser.add_argument("--minutes", type=int, default=3)
+    parser.add_argument("--resolution", default="720p")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--png", type=Path, help="the timeline (default: beside --json)")
+    parser.add_argument("--skip-baseline", action="store_true", help="no MoviePy run")
+    parser.add_argument("--quick", action="store_true", help="a 1-minute main request")
+    args = parser.parse_args(argv)
+
+    from benchmarks.render_benchmark import run_sequential
+    from vividly_ray.settings import load_settings
+    from vividly_ray.validation.limits import parse_request
+
+    minutes = 1 if args.quick else args.minutes
+    cores = os.cpu_count() or 1
+    request = parse_request(args.question, args.grade, str(minutes), resolution=args.resolution)
+    png = args.png or (args.json.with_suffix(".png") if args.json else Path("timeline.png"))
+    runs: dict[str, Any] = {}
+    tasks: list[Task] = []
+    root = Path(tempfile.mkdtemp(prefix="vividly-pipeline-bench-"))
+    try:
+        if not args.skip_baseline:
+            work = root / "baseline-work"
+            work.mkdir()
+            runs["baseline"] = run_baseline(
+                load_settings(home=root / "baseline"), request, work, cores
+            )
+            print(f"baseline: {runs['baseline']['wall_s']} s", file=sys.stderr)
+        runs["one_process"] = run_sequential(load_settings(home=root / "one"), request)
+        print(f"one process: {runs['one_process']['wall_s']} s", file=sys.stderr)
+
+        with MemorySampler() as memory:
+            info, runtime, stores, intake = run_service(root / "ray", request, http=True)
+            try:
+                runs["ray_startup_s"] = info["startup_s"]
+                runs["vividly_cold"], tasks = run_one(stores, intake, request)
+                print(f"cold: {runs['vividly_cold']['wall_s']} s", file=sys.stderr)
+                runs["vividly_warm"], _ = run_one(stores, intake, request)
+                runs["tracker_events_per_s"] = tracker_throughput(stores, intake)
+                runs["concurrent"] = run_concurrent(
+                    f"http://127.0.0.1:{info['port']}", stores, 1, args.resolution
+                )
+                print(f"concurrent: {runs['concurrent']['wall_s']} s", file=sys.stderr)
+            finally:
+                runtime.close()
+            info, runtime, stores, intake = run_service(
+                root / "trivial", request, http=False, narrator="silent"
+            )
+            try:
+                runs["ray_startup_again_s"] = info["startup_s"]
+                trivial, _ = run_one(stores, intake, request)
+                runs["trivial"] = trivial
+            finally:
+                runtime.close()
+        runs["peak_memory_gb"] = round(memory.peak / 1e9, 3)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    figures = compute_figures(runs, cores)
+    targets = check_targets(figures)
+    draw_timeline(tasks, png, f"{args.question}: {minutes} min, {args.resolution}, cold cache")
+    report = {
+        "benchmark": "pipeline",
+        "request": {
+            "question": args.question,
+            "grade": args.grade,
+            "minutes": minutes,
+            "resolution": args.resolution,
+        },
+        "machine": {
+            "cpus": cores,
+            "python": platform.python_version(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
+        "figures": figures,
+        "targets": targets,
+        "runs": runs,
+        "timeline_png": str(png),
+        "tasks": [t.__dict__ for t in tasks],
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    for name, verdict in targets.items():
+        mark = {True: "met", False: "NOT met", None: "not measured"}[verdict["met"]]
+        print(
+            f"{name:34} {verdict['value']!s:>10} (target {verdict['target']}): {mark}",
+            file=sys.stderr,
+        )
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

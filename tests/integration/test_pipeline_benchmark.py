@@ -1,0 +1,149 @@
+"""The pipeline benchmark's quick parts: figures, targets, the timeline picture, the baseline's
+spec and pins. The benchmark itself (Ray, MoviePy) is run by hand: `python -m benchmarks.pipeline`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from benchmarks import pipeline
+from benchmarks._common import outside_stages, wait_terminal
+from benchmarks.pipeline import Task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manifest() -> dict[str, object]:
+    return {
+        "tasks": [
+            {"task": "narrate", "scene": 0, "worker": "Narrator a:1", "start": 100.0, "end": 101.0},
+            {"task": "encode", "scene": 0, "worker": "SegmentEncoder a:3", "start": 101.0,
+             "end": 101.5},
+            {"task": "narrate", "scene": 1, "worker": "Narrator a:2", "start": 100.0, "end": 102.0},
+            {"task": "encode", "scene": 1, "worker": "SegmentEncoder a:4", "start": 102.0,
+             "end": 102.4},
+        ],
+        "status_timeline": [
+            {"status": "generating_video", "entered_at": "1970-01-01T00:01:40+00:00",
+             "seconds": 2.4},
+            {"status": "processing_video", "entered_at": "1970-01-01T00:01:42.400000+00:00",
+             "seconds": 0.5},
+            {"status": "completed", "entered_at": "1970-01-01T00:01:43+00:00", "seconds": None},
+        ],
+        "cost": {"cpu_seconds_by_stage": {"generating_video": 3.2, "processing_video": 0.4}},
+    }  # fmt: skip
+
+
+def test_manifest_tasks_include_the_assembly_and_time_to_the_first_scene() -> None:
+    tasks = pipeline.manifest_tasks(_manifest())
+    assert [t.task for t in tasks] == ["narrate", "encode", "narrate", "encode", "assemble"]
+    assemble = tasks[-1]
+    assert assemble.worker == "Dispatcher"
+    assert (assemble.start, assemble.end) == (102.4, 102.9)
+    assert pipeline.first_scene_s(tasks, submitted=99.0) == 2.5
+    assert pipeline.first_scene_s([], submitted=99.0) is None
+    assert pipeline.cpu_by_stage(_manifest()) == {"generating_video": 3.2, "processing_video": 0.4}
+
+
+def test_figures_and_targets_from_synthetic_runs() -> None:
+    runs = {
+        "baseline": {"wall_s": 120.0},
+        "one_process": {"wall_s": 10.0},
+        "vividly_cold": {"wall_s": 8.0, "video_s": 180.0, "cpu_s": {"a": 10.0, "b": 4.0},
+                         "first_scene_s": 1.5},
+        "vividly_warm": {"wall_s": 0.4},
+        "trivial": {"wall_s": 2.0, "overhead_s": 0.25},
+        "concurrent": {"requests": 4, "wall_s": 30.0, "cpu_s": 50.0},
+        "tracker_events_per_s": 2500.0,
+        "peak_memory_gb": 2.5,
+    }  # fmt: skip
+    figures = pipeline.compute_figures(runs, cores=2)
+    assert figures["baseline_over_vividly"] == 15.0
+    assert figures["realtime_factor_cold"] == 22.5
+    assert figures["parallel_efficiency"] == 0.875
+    assert figures["pools_vs_one_process"] == 1.25
+    assert figures["warm_over_cold"] == 0.05
+    assert figures["concurrent_wall_over_cpu_bound"] == 1.2
+    assert figures["videos_per_core_hour"] == 288.0
+    targets = pipeline.check_targets(figures)
+    assert set(targets) == set(pipeline.TARGETS)
+    assert targets["speedup_over_baseline"]["met"] is True
+    assert targets["concurrent_wall_over_cpu_bound"]["met"] is False
+    assert targets["overhead_per_request_s"]["met"] is True
+    # A run left out (--skip-baseline) is reported as not measured, not as a failure.
+    assert pipeline.check_targets(pipeline.compute_figures({}, 2))["speedup_over_baseline"] == {
+        "value": None,
+        "target": ">= 15.0",
+        "met": None,
+    }
+
+
+def test_timeline_has_a_row_per_worker_and_bars_in_the_task_colours(tmp_path: Path) -> None:
+    tasks = pipeline.manifest_tasks(_manifest())
+    path = pipeline.draw_timeline(tasks, tmp_path / "timeline.png", "synthetic")
+    image = Image.open(path).convert("RGB")
+    colours = {colour for _, colour in image.getcolors(maxcolors=1 << 20) or []}
+    for colour in pipeline.TASK_COLOURS.values():
+        assert colour in colours
+    assert image.height == 48 + 34 * 5 + 60  # five workers, Dispatcher included
+    # An empty run still draws (an axis and a legend).
+    assert pipeline.draw_timeline([], tmp_path / "empty.png").exists()
+
+
+def test_baseline_spec_carries_the_slide_content_font_and_timing(tmp_path: Path) -> None:
+    scenes = [
+        {"title": "Evaporation", "bullets": ("Water warms", "Vapour rises"),
+         "reveal_at": [0.0, 2.34567], "duration": 6.5, "wav": tmp_path / "scene-00.wav"},
+    ]  # fmt: skip
+    spec = pipeline.baseline_spec(scenes, 1280, 720)
+    json.dumps(spec)  # handed over as a file
+    assert (spec["width"], spec["height"], spec["fps"]) == (1280, 720, pipeline.BASELINE_FPS)
+    assert Path(spec["font_regular"]).name == "Lato-Regular.ttf"
+    assert Path(spec["font_bold"]).is_file()
+    assert spec["scenes"][0]["reveal_at"] == [0.0, 2.346]
+    assert spec["scenes"][0]["bullets"] == ["Water warms", "Vapour rises"]
+    assert spec["scenes"][0]["wav"] == str(tmp_path / "scene-00.wav")
+
+
+def test_baseline_pins_come_from_the_dependency_group_and_import_nothing_of_ours() -> None:
+    pins = pipeline.baseline_pins()
+    names = {pin.split("==")[0].lower() for pin in pins}
+    assert {"moviepy", "pillow", "numpy", "imageio-ffmpeg"} <= names
+    assert all("==" in pin for pin in pins)  # installed with --no-deps: everything pinned
+    tree = ast.parse((ROOT / "benchmarks" / "moviepy_baseline.py").read_text())
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not any(name.startswith(("vividly_ray", "actors", "benchmarks")) for name in imported)
+
+
+def test_stack_memory_counts_this_process_and_waiting_helpers() -> None:
+    assert pipeline.stack_rss_bytes() > 10_000_000
+    assert pipeline.stack_rss_bytes(os.getpid()) > 0
+    assert outside_stages(5.0, {"retrieving": 1.0, "generating_video": 3.0, "notifying": 9}) == 1.0
+
+    class Status:
+        is_terminal = True
+        value = "completed"
+
+    class Record:
+        status = Status()
+
+    class Requests:
+        def get(self, request_id: str) -> Record:
+            return Record()
+
+    assert wait_terminal(Requests(), "x").status.value == "completed"
+
+
+def test_task_records_are_plain_json() -> None:
+    task = Task("encode", 3, "SegmentEncoder a:9", 1.0, 2.0)
+    assert json.loads(json.dumps(task.__dict__))["worker"] == "SegmentEncoder a:9"

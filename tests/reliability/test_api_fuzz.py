@@ -254,6 +254,8 @@ def _fuzz(
 ) -> None:
     @settings(
         max_examples=examples,
+        # The same cases on every `make test` run; `make reliability` explores new ones.
+        derandomize=not FULL,
         deadline=None,
         database=None,
         phases=[Phase.explicit, Phase.generate],

@@ -576,6 +576,8 @@ def test_random_operations_by_competing_holders_keep_the_state_machine(
             settings=settings(
                 max_examples=EXAMPLES[backend],
                 stateful_step_count=STEPS,
+                # The same runs on every `make test`; `make reliability` explores new ones.
+                derandomize=not FULL,
                 deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             ),

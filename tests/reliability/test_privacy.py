@@ -68,6 +68,8 @@ class Capture(logging.Handler):
 
 @pytest.fixture
 def capture() -> Iterator[tuple[Capture, io.StringIO]]:
+    namespace = logging.getLogger("vividly")
+    saved_namespace = (list(namespace.handlers), namespace.level, namespace.propagate)
     stream = io.StringIO()
     configure_logging("INFO", stream)
     handler = Capture()
@@ -80,7 +82,13 @@ def capture() -> Iterator[tuple[Capture, io.StringIO]]:
     finally:
         root.removeHandler(handler)
         root.setLevel(saved)
-        configure_logging("WARNING")
+        # Leave the loggers exactly as they were, for whatever test runs next.
+        added = [h for h in namespace.handlers if h not in saved_namespace[0]]
+        namespace.handlers[:] = saved_namespace[0]
+        for extra in added:
+            extra.close()
+        namespace.setLevel(saved_namespace[1])
+        namespace.propagate = saved_namespace[2]
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ from google.cloud import texttospeech_v1beta1 as tts
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio, SentenceTiming
+from vividly_ray.domain.models import Grade, Scene, SceneAudio
+from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
     SCENE_LEAD_SECONDS,
     SCENE_TAIL_SECONDS,
@@ -140,7 +141,7 @@ class GoogleNarrator:
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return self._scene_audio(scene.index, cached_wav, cached_meta, key, characters=0)
+            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=self.voiced_by)
         call: Call = functools.partial(self._synthesize, scene.index, rate)
         speech = _SceneSpeech(call, self._sample_rate, scene.index)
         if supports_marks(self.voice):
@@ -164,7 +165,14 @@ class GoogleNarrator:
             if not out_of_space(exc):
                 raise
             raise no_space_failure(_STAGE, f"scene {scene.index}", exc) from exc
-        return self._scene_audio(scene.index, wav_key, meta, key, characters=speech.characters)
+        return scene_audio(
+            scene.index,
+            wav_key,
+            meta,
+            key,
+            voiced_by=self.voiced_by,
+            tts_characters=speech.characters,
+        )
 
     def _synthesize(
         self, scene_index: int, rate: float, source: tts.SynthesisInput, marks: bool
@@ -213,22 +221,6 @@ class GoogleNarrator:
             f" ({problem})",
             retryable=True,
         ) from cause
-
-    def _scene_audio(
-        self, index: int, wav_key: str, meta: dict[str, Any], key: str, *, characters: int
-    ) -> SceneAudio:
-        return SceneAudio(
-            scene_index=index,
-            wav_key=wav_key,
-            duration=float(meta["duration"]),
-            sentences=tuple(
-                SentenceTiming(text=s["text"], start=float(s["start"]), end=float(s["end"]))
-                for s in meta["sentences"]
-            ),
-            content_key=key,
-            voiced_by=self.voiced_by,
-            tts_characters=characters,
-        )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio, SentenceTiming
+from vividly_ray.domain.models import Grade, Scene, SceneAudio
 from vividly_ray.observability.cpu import cpu_meter
+from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
     SCENE_LEAD_SECONDS,
     SCENE_TAIL_SECONDS,
@@ -74,7 +75,7 @@ class PiperNarrator:
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return _scene_audio(scene.index, cached_wav, cached_meta, key)
+            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID)
         try:
             with cpu_meter() as measured:
                 samples, rate, timings = self._synthesise(sentences, scale)
@@ -100,7 +101,7 @@ class PiperNarrator:
             if not out_of_space(exc):
                 raise
             raise no_space_failure("generating_video", f"scene {scene.index}", exc) from exc
-        audio = _scene_audio(scene.index, wav_key, meta, key)
+        audio = scene_audio(scene.index, wav_key, meta, key, voiced_by=VOICE_ID)
         return dataclasses.replace(audio, cpu_seconds=measured.seconds)
 
     def _synthesise(
@@ -127,17 +128,3 @@ class PiperNarrator:
             timings.append({"text": sentence, "start": start / rate, "end": cursor / rate})
         parts.append(silence(SCENE_TAIL_SECONDS, rate))
         return np.concatenate(parts).astype(np.int16), rate, timings
-
-
-def _scene_audio(index: int, wav_key: str, meta: dict[str, Any], key: str) -> SceneAudio:
-    return SceneAudio(
-        scene_index=index,
-        wav_key=wav_key,
-        duration=float(meta["duration"]),
-        sentences=tuple(
-            SentenceTiming(text=s["text"], start=float(s["start"]), end=float(s["end"]))
-            for s in meta["sentences"]
-        ),
-        content_key=key,
-        voiced_by=VOICE_ID,
-    )

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio, SentenceTiming
+from vividly_ray.domain.models import Grade, Scene, SceneAudio
 from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.script.pacing import spoken_words
+from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
     SCENE_LEAD_SECONDS,
     SCENE_TAIL_SECONDS,
@@ -69,7 +70,7 @@ class SilentNarrator:
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return _scene_audio(scene.index, cached_wav, cached_meta, key, cpu_seconds=0.0)
+            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID)
         duration = 0.0
         with cpu_meter() as measured:
             total, timings = self._layout(sentences, grade)
@@ -83,7 +84,9 @@ class SilentNarrator:
         # The timings are written last: their presence means the audio is complete.
         meta = {"sentences": timings, "duration": duration}
         self._cache.put_json("audio-timings", key, meta)
-        return _scene_audio(scene.index, wav_key, meta, key, cpu_seconds=measured.seconds)
+        return scene_audio(
+            scene.index, wav_key, meta, key, voiced_by=VOICE_ID, cpu_seconds=measured.seconds
+        )
 
     def _layout(self, sentences: list[str], grade: Grade) -> tuple[int, list[dict[str, Any]]]:
         """The track's length in samples and where each sentence sits in it (sample-exact)."""
@@ -99,20 +102,3 @@ class SilentNarrator:
             timings.append({"text": sentence, "start": start / rate, "end": cursor / rate})
         cursor += _samples(SCENE_TAIL_SECONDS, rate)
         return cursor, timings
-
-
-def _scene_audio(
-    index: int, wav_key: str, meta: dict[str, Any], key: str, *, cpu_seconds: float
-) -> SceneAudio:
-    return SceneAudio(
-        scene_index=index,
-        wav_key=wav_key,
-        duration=float(meta["duration"]),
-        sentences=tuple(
-            SentenceTiming(text=s["text"], start=float(s["start"]), end=float(s["end"]))
-            for s in meta["sentences"]
-        ),
-        content_key=key,
-        voiced_by=VOICE_ID,
-        cpu_seconds=cpu_seconds,
-    )

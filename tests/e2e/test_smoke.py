@@ -21,19 +21,11 @@ import av
 import pytest
 
 from tests.e2e.serve_process import REPO_ROOT, ServeProcess, create_key, service_env
+from vividly_ray.domain.status import PIPELINE
 
 pytestmark = pytest.mark.e2e
 LINE = re.compile(r"^\s*\d+\.\d s  (\S+)\s+(\d+)%")
-STAGES = [
-    "pending",
-    "validating",
-    "retrieving",
-    "generating_script",
-    "generating_video",
-    "processing_video",
-    "notifying",
-    "completed",
-]
+STAGES = [status.value for status in PIPELINE]
 
 
 @dataclass(frozen=True)

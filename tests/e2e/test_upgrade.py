@@ -38,6 +38,7 @@ from tests.conftest import POSTGRES_URL, fresh_schema
 from tests.e2e.serve_process import ServeProcess, service_env, sse_events
 from tests.gcs_emulator import running_gcs_emulator, storage_client
 from vividly_ray.bootstrap import build_repository
+from vividly_ray.domain.status import PIPELINE
 from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.settings import load_settings
 
@@ -45,16 +46,7 @@ pytestmark = pytest.mark.e2e
 CONTENT = "vividly-upgrade-videos"
 TEMP = "vividly-upgrade-temp"
 LEASE_S = 4
-STAGES = [
-    "pending",
-    "validating",
-    "retrieving",
-    "generating_script",
-    "generating_video",
-    "processing_video",
-    "notifying",
-    "completed",
-]
+STAGES = [status.value for status in PIPELINE]
 
 
 class Stack:

@@ -119,7 +119,42 @@ class SceneKind(StrEnum):
     TITLE = "title"
     CONCEPT = "concept"
     RECAP = "recap"
+    CHECK = "check"  # check for understanding: questions, a pause, then the answers
     CREDITS = "credits"
+
+
+class VisualKind(StrEnum):
+    """How a scene's content is drawn, chosen from what the scene teaches."""
+
+    BULLETS = "bullets"  # a title and points (the fallback)
+    CYCLE = "cycle"  # stages on a ring, arrows from each to the next
+    STEPS = "steps"  # numbered steps of a process, in order
+    COMPARISON = "comparison"  # a table: rows of aspects, one column per thing compared
+    KEY_NUMBER = "key_number"  # one big number with its unit and what it measures
+    TIMELINE = "timeline"  # dated events on a line
+    FORMULA = "formula"  # an equation with each symbol labelled
+    KEY_TERMS = "key_terms"  # term cards: a term and its short definition
+    QUESTIONS = "questions"  # check for understanding: numbered questions, answers revealed
+
+
+@dataclass(frozen=True)
+class VisualItem:
+    """One part of a visual: a stage, a step, a row, a date, a symbol, a term, a question."""
+
+    label: str
+    detail: str = ""  # the second line: a definition, an event, what a symbol stands for
+    cells: tuple[str, ...] = ()  # a comparison row's values, one per column
+    # The narration sentence at whose start this part appears on screen.
+    reveal_at: int = 0
+
+
+@dataclass(frozen=True)
+class Visual:
+    """What a scene draws besides its title, in the order the narration reaches it."""
+
+    kind: VisualKind
+    items: tuple[VisualItem, ...]
+    headings: tuple[str, ...] = ()  # a comparison's column names; a formula's equation
 
 
 @dataclass(frozen=True)
@@ -138,6 +173,11 @@ class Scene:
     # Which provider wrote this scene ("offline", "gemini:<model>", "openai:<model>"); a scene
     # that fell back to the offline writer says so here and in the manifest.
     written_by: str = "offline"
+    # What the slide draws; None draws the bullets as a list (the layout before visuals).
+    visual: Visual | None = None
+    # For each narration sentence, the library sentence it was written from when the writer
+    # shortened or simplified it ("" for a sentence that is the source's own words or framing).
+    source_sentences: tuple[str, ...] = ()
 
     @property
     def narration_text(self) -> str:
@@ -174,6 +214,15 @@ class GlossaryEntry:
 
 
 @dataclass(frozen=True)
+class CheckQuestion:
+    """A check-for-understanding question whose answer the narration has already given."""
+
+    question: str
+    answer: str
+    scene_index: int  # the scene whose narration holds the answer
+
+
+@dataclass(frozen=True)
 class Script:
     title: str
     grade: Grade
@@ -183,6 +232,7 @@ class Script:
     planned_by: str = "offline"  # the provider that planned the outline
     usage: Usage = Usage()  # LLM tokens spent writing this script
     glossary: tuple[GlossaryEntry, ...] = ()  # key terms in the order the video teaches them
+    checks: tuple[CheckQuestion, ...] = ()  # the "pause and think" questions, in asking order
 
 
 @dataclass(frozen=True)

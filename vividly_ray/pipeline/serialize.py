@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vividly_ray.domain.models import Script, SourceDocument
+from vividly_ray.domain.models import Scene, Script, SourceDocument, Visual
 
 
 def source_to_dict(source: SourceDocument) -> dict[str, str]:
@@ -45,6 +45,8 @@ def script_to_dict(script: Script) -> dict[str, Any]:
                 "narration": scene.narration_text,
                 "sentences": list(scene.narration),
                 "source_ids": list(scene.source_ids),
+                **_edited_sentences(scene),
+                **({"visual": visual_to_dict(scene.visual)} if scene.visual else {}),
             }
             for scene in script.scenes
         ],
@@ -53,4 +55,34 @@ def script_to_dict(script: Script) -> dict[str, Any]:
             {"term": e.term, "definition": e.definition, "scene": e.scene_index}
             for e in script.glossary
         ],
+        "check_for_understanding": [
+            {"question": c.question, "answer": c.answer, "scene": c.scene_index}
+            for c in script.checks
+        ],
     }
+
+
+def visual_to_dict(visual: Visual) -> dict[str, Any]:
+    shape: dict[str, Any] = {"kind": visual.kind.value}
+    if visual.headings:
+        shape["headings"] = list(visual.headings)
+    shape["items"] = [
+        {
+            "label": item.label,
+            **({"detail": item.detail} if item.detail else {}),
+            **({"cells": list(item.cells)} if item.cells else {}),
+            "reveal_at": item.reveal_at,
+        }
+        for item in visual.items
+    ]
+    return shape
+
+
+def _edited_sentences(scene: Scene) -> dict[str, Any]:
+    """For each narration sentence the writer edited, the source sentence it came from."""
+    edits = [
+        {"sentence": said, "source": source}
+        for said, source in zip(scene.narration, scene.source_sentences, strict=False)
+        if source and source != said
+    ]
+    return {"edited_from_source": edits} if edits else {}

@@ -90,8 +90,8 @@ def build_manifest(
             ],
         },
         "cost": cost,
-        # Each scene task's worker and wall-clock start and end (epoch seconds), where the
-        # pools stamped them: the benchmark's timeline is drawn from these.
+        # Each scene task's worker, wall-clock start and end (epoch seconds) and CPU seconds, where
+        # the pools stamped them: the benchmark's timeline is drawn from these.
         "tasks": [
             {
                 "task": task,
@@ -99,9 +99,13 @@ def build_manifest(
                 "worker": span.worker,
                 "start": round(span.started_at, 3),
                 "end": round(span.finished_at, 3),
+                "cpu_s": round(cpu, 3),
             }
             for audio, segment in scenes
-            for task, span in (("narrate", audio.span), ("encode", segment.span))
+            for task, span, cpu in (
+                ("narrate", audio.span, audio.cpu_seconds),
+                ("encode", segment.span, segment.cpu_seconds),
+            )
             if span is not None
         ],
         "files": {

@@ -3,11 +3,16 @@
 Each scene runs on its own thread: narrate (the least-loaded Narrator replica takes it), then
 send the encode at once. A scene's encode starts the moment its own audio exists: no barrier
 between narrating and encoding. ``stop`` (cancelled, or the lease was lost) cancels the rest.
+
+Scenes are sent in ``dispatch_order``: the first scene first, so the stream has something to
+play almost at once (it publishes scenes in order), then the rest longest first, so the long
+scenes do not finish last. The threads take turns to send, so the pools see that order.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -22,6 +27,15 @@ from vividly_ray.pipeline.ports import SceneDone
 POLL_S = 0.1
 
 
+def dispatch_order(scenes: Sequence[Scene]) -> list[Scene]:
+    """The first scene, then the others longest narration first (ties in scene order)."""
+    if not scenes:
+        return []
+    first = min(scenes, key=lambda s: s.index)
+    rest = [s for s in scenes if s is not first]
+    return [first, *sorted(rest, key=lambda s: (-len(s.narration_text), s.index))]
+
+
 class ServeSceneExecutor:
     """Implements the SceneExecutor port over the pools."""
 
@@ -33,8 +47,10 @@ class ServeSceneExecutor:
     def run(
         self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
-        # Longest narration first, so the long scenes do not finish last.
-        order = sorted(script.scenes, key=lambda s: -len(s.narration_text))
+        order = dispatch_order(script.scenes)
+        # turns[i] is set once the scene before it has sent its narration.
+        turns = [threading.Event() for _ in range(len(order) + 1)]
+        turns[0].set()
         results: dict[int, tuple[SceneAudio, SceneSegment]] = {}
         calls: list[Any] = []
         lock = threading.Lock()
@@ -50,17 +66,22 @@ class ServeSceneExecutor:
             except RequestCancelledError:
                 raise StageFailed("generating_video", "stopped", retryable=True) from None
 
-        def one(scene: Scene) -> tuple[SceneAudio, SceneSegment]:
+        def one(scene: Scene, turn: int) -> tuple[SceneAudio, SceneSegment]:
             with bind_context(context):
-                if self._stop.is_set():
-                    raise StageFailed("generating_video", "stopped", retryable=True)
-                audio: SceneAudio = call(self._narrators.narrate.remote(scene, script.grade))
+                try:
+                    turns[turn].wait()
+                    if self._stop.is_set():
+                        raise StageFailed("generating_video", "stopped", retryable=True)
+                    narrating = self._narrators.narrate.remote(scene, script.grade)
+                finally:
+                    turns[turn + 1].set()
+                audio: SceneAudio = call(narrating)
                 segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
                 return audio, segment
 
         with ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="scene") as pool:
             futures: dict[Future[tuple[SceneAudio, SceneSegment]], int] = {
-                pool.submit(one, scene): scene.index for scene in order
+                pool.submit(one, scene, turn): scene.index for turn, scene in enumerate(order)
             }
             pending = set(futures)
             try:

@@ -22,6 +22,7 @@ from vividly_ray.library.index import LibraryIndex
 from vividly_ray.library.store import load_index
 from vividly_ray.media.assemble import VideoAssembler
 from vividly_ray.media.encoder import FfmpegSegmentEncoder
+from vividly_ray.media.hls import BlobHlsPublisher
 from vividly_ray.persistence.accounts import SqlAccounts
 from vividly_ray.persistence.database import Database
 from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
@@ -438,5 +439,6 @@ def build_pipeline(
         scratch=Path(settings.work_dir) / "requests",
         pacing=EstimatedPacing(),
         prices=PriceTable.from_json(settings.prices),
+        stream=BlobHlsPublisher(blobs, Path(settings.work_dir) / "stream"),
     )
     return VideoPipeline(ports, listener)

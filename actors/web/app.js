@@ -58,6 +58,7 @@
     authWarning: $("auth-warning"),
     apiKeyField: $("api-key-field"),
     apiKey: $("api-key"),
+    streamNote: $("stream-note"),
     form: $("request-form"),
     question: $("question"),
     grade: $("grade"),
@@ -98,6 +99,7 @@
   const state = {
     authRequired: true,
     current: null,
+    liveStream: null, // the StreamPlayer of the current request while it renders
     nextToken: 0,
     recentTimer: 0,
   };
@@ -419,6 +421,9 @@
       patchRecent(cur.id, { status: cur.status, progress_percentage: Number(els.progress.value) });
     }
     const details = payload.details && typeof payload.details === "object" ? payload.details : {};
+    if (Number.isFinite(details.stream_scenes) && details.stream_scenes > 0 && !cur.streamUrl) {
+      watchWhileRendering(cur);
+    }
     if (Number.isFinite(details.scenes_done) && Number.isFinite(details.scenes_total)) {
       setScenes(details.scenes_done, details.scenes_total);
     } else if (typeof payload.message === "string") {
@@ -550,7 +555,45 @@
     setBodyStatus("");
   }
 
+  /* ---------- watching while it renders ---------- */
+
+  async function watchWhileRendering(cur, url) {
+    if (cur.streamUrl || cur.playerFor === cur.id || !window.VividlyStream) return;
+    cur.streamUrl = "pending";
+    let link = url;
+    if (!link) {
+      try {
+        const record = await api(videoPath(cur.id));
+        link = record && record.stream;
+      } catch (err) {
+        link = null;
+      }
+    }
+    if (!isCurrent(cur) || cur.playerFor === cur.id || !link) {
+      cur.streamUrl = null;
+      return;
+    }
+    cur.streamUrl = link;
+    const player = new window.VividlyStream.StreamPlayer(els.player, link);
+    if (!player.start()) return;
+    state.liveStream = player;
+    document.body.dataset.stream = "live";
+    els.resultTitle.textContent = (cur.record && cur.record.title) || els.requestQuery.textContent || "Your video";
+    els.streamNote.hidden = false;
+    els.result.hidden = false;
+  }
+
+  function stopStream() {
+    const player = state.liveStream;
+    state.liveStream = null;
+    if (player) player.stop();
+    els.streamNote.hidden = true;
+    delete document.body.dataset.stream;
+    return player;
+  }
+
   function clearPlayer() {
+    stopStream();
     const video = els.player;
     video.pause();
     video.removeAttribute("src");
@@ -580,8 +623,12 @@
     if (record.status === "completed") {
       await renderResult(cur, record);
       if (!isCurrent(cur)) return;
-    } else {
+    } else if (TERMINAL.has(record.status)) {
+      stopStream();
       els.result.hidden = true;
+    } else {
+      if (record.stream) watchWhileRendering(cur, record.stream);
+      els.result.hidden = !state.liveStream;
     }
 
     if (record.status === "cancelled") showNotice("This request was cancelled.");
@@ -623,6 +670,9 @@
     cur.playerFor = record.id;
 
     const video = els.player;
+    // The finished MP4 takes over from the stream at the same moment of the video.
+    const streamed = stopStream();
+    const resume = streamed ? { time: video.currentTime, playing: !video.paused } : null;
     video.replaceChildren();
     if (files["thumbnail.jpg"]) video.poster = files["thumbnail.jpg"];
     if (files["captions.vtt"]) {
@@ -640,7 +690,19 @@
       video.append(track);
       show();
     }
-    if (files["video.mp4"]) video.src = files["video.mp4"];
+    if (files["video.mp4"]) {
+      if (resume) {
+        video.addEventListener(
+          "loadedmetadata",
+          () => {
+            video.currentTime = resume.time;
+            if (resume.playing) video.play().catch(() => {});
+          },
+          { once: true },
+        );
+      }
+      video.src = files["video.mp4"];
+    }
 
     renderDownloads(files);
     await renderChapters(cur, files["manifest.json"]);
@@ -752,6 +814,7 @@
       controller: null,
       following: false,
       playerFor: null,
+      streamUrl: null,
       retryMs: 0,
     };
     state.current = cur;

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -60,6 +62,8 @@ from vividly_ray.pipeline.ports import (
     SilentListener,
     SpeechPacing,
     StatusTracker,
+    StreamPart,
+    StreamPublisher,
 )
 from vividly_ray.pipeline.serialize import script_to_dict, transcript_text
 from vividly_ray.pipeline.timeline import StageTimeline
@@ -67,6 +71,8 @@ from vividly_ray.pipeline.timeline import StageTimeline
 log = logging.getLogger("vividly.pipeline")
 
 MAX_CLARIFICATION_ROUNDS = 3
+# How long a finished render waits for the stream to catch up before it delivers the MP4.
+STREAM_CATCH_UP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class PipelinePorts:
     scratch: Path
     pacing: SpeechPacing
     prices: PriceTable = PriceTable()
+    # Publishes finished scenes as a growing HLS stream; None delivers the MP4 only.
+    stream: StreamPublisher | None = None
 
 
 class VideoPipeline:
@@ -101,6 +109,7 @@ class VideoPipeline:
         timeline.enter(RequestStatus.PENDING)
         reached = PIPELINE.index(resume_from) if resume_from in PIPELINE else 0
         stage = RequestStatus.PENDING
+        feed: _StreamFeed | None = None
         self._ports.scratch.mkdir(parents=True, exist_ok=True)
         out_dir = Path(
             tempfile.mkdtemp(prefix=f"request-{request_id[:8]}-", dir=self._ports.scratch)
@@ -121,9 +130,7 @@ class VideoPipeline:
 
             stage = self._enter(request_id, RequestStatus.GENERATING_SCRIPT, timeline, reached)
             started = time.thread_time()
-            script = self._write_script(
-                request_id, request, retrieval, assessment.topic, timeline
-            )
+            script = self._write_script(request_id, request, retrieval, assessment.topic, timeline)
             # A writer on a pool reports its own CPU; one in this thread is measured here.
             cpu["generating_script"] = script.usage.cpu_seconds or time.thread_time() - started
             (out_dir / "script.json").write_text(
@@ -136,10 +143,15 @@ class VideoPipeline:
 
             stage = self._enter(request_id, RequestStatus.GENERATING_VIDEO, timeline, reached)
             spec = render_spec(request)
-            scenes = self._render_scenes(request_id, script, spec)
+            if self._ports.stream is not None:
+                feed = _StreamFeed(self._ports.stream, self._ports.tracker, request_id, script)
+            scenes = self._render_scenes(request_id, script, spec, feed)
 
             stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline, reached)
             video = self._ports.assembler.assemble(script, scenes, spec, out_dir)
+            if feed is not None:
+                # The stream's last scenes are published while the video is assembled.
+                feed.finish(STREAM_CATCH_UP_S)
 
             stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline, reached)
             # The manifest records the whole timeline, so it is written as the request completes:
@@ -188,6 +200,8 @@ class VideoPipeline:
             )
             raise internal from exc
         finally:
+            if feed is not None:
+                feed.abandon()
             shutil.rmtree(out_dir, ignore_errors=True)
 
         return VideoResult(
@@ -284,7 +298,7 @@ class VideoPipeline:
         raise clarification
 
     def _render_scenes(
-        self, request_id: str, script: Script, spec: RenderSpec
+        self, request_id: str, script: Script, spec: RenderSpec, feed: _StreamFeed | None
     ) -> list[tuple[SceneAudio, SceneSegment]]:
         total = len(script.scenes)
         done = 0
@@ -295,6 +309,8 @@ class VideoPipeline:
         def on_scene_done(audio: SceneAudio, segment: SceneSegment) -> None:
             nonlocal done, last_report
             done += 1
+            if feed is not None:
+                feed.add(audio, segment)
             # The scene's blobs are recorded with the request, so erasing it can find them.
             unreported.extend((audio.wav_key, segment.video_key))
             self._listener.scenes(done, total)
@@ -324,4 +340,84 @@ class VideoPipeline:
     def _fail(self, request_id: str, error: ErrorInfo) -> None:
         self._ports.tracker.transition(
             request_id, RequestStatus.FAILED, message=error.message, error=error
+        )
+
+
+class _StreamFeed:
+    """Publishes finished scenes to the progressive stream in scene order, on its own thread.
+
+    Scene k is published once scenes 0..k are all done, so the playlist only ever grows at its
+    end. Each publication is recorded as a scene event (``stream_scenes``, and its blob keys,
+    so erasure finds them). Publishing never fails the request: an error is logged and the
+    stream stops growing, while the MP4 is still delivered.
+    """
+
+    def __init__(
+        self, publisher: StreamPublisher, tracker: StatusTracker, request_id: str, script: Script
+    ) -> None:
+        self._publisher = publisher
+        self._tracker = tracker
+        self._request_id = request_id
+        self._order = [scene.index for scene in script.scenes]
+        self._waiting: dict[int, tuple[SceneAudio, SceneSegment]] = {}
+        self._next = 0
+        self._start = 0.0
+        self._parts: list[StreamPart] = []
+        self._stopped = threading.Event()
+        self._work: queue.Queue[tuple[float, SceneAudio, SceneSegment] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._publish_all, name="stream", daemon=True)
+        self._thread.start()
+
+    def add(self, audio: SceneAudio, segment: SceneSegment) -> None:
+        """A finished scene; it and any scenes it was holding back go out in order."""
+        self._waiting[segment.scene_index] = (audio, segment)
+        while self._next < len(self._order) and self._order[self._next] in self._waiting:
+            audio, segment = self._waiting.pop(self._order[self._next])
+            # The scene's place on the timeline is where the delivered MP4 puts it too.
+            self._work.put((self._start, audio, segment))
+            self._start += segment.duration
+            self._next += 1
+
+    def finish(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) for every queued scene to be published."""
+        self._work.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the stream did not catch up within %.0f s; it stops here", timeout)
+            self._stopped.set()
+
+    def abandon(self) -> None:
+        """Stop publishing (the request ended another way, or the stream already finished)."""
+        self._stopped.set()
+        self._work.put(None)
+
+    def _publish_all(self) -> None:
+        while (item := self._work.get()) is not None:
+            if self._stopped.is_set():
+                continue
+            try:
+                self._publish(*item)
+            except LeaseLost:
+                self._stopped.set()  # another holder runs the request (and its stream) now
+            except Exception:
+                log.warning("stream publishing failed; the stream stops growing", exc_info=True)
+                self._stopped.set()
+
+    def _publish(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
+        part = self._publisher.publish_scene(self._request_id, start, audio, segment)
+        self._parts.append(part)
+        total, published = len(self._order), len(self._parts)
+        key = self._publisher.publish_playlist(
+            self._request_id, self._parts, complete=published == total
+        )
+        new_init = all(p.init_key != part.init_key for p in self._parts[:-1])
+        self._tracker.progress(
+            self._request_id,
+            band_progress(RequestStatus.GENERATING_VIDEO, published / total),
+            f"stream: {published}/{total} scenes playable",
+            details={
+                "stream_scenes": published,
+                "stream_total": total,
+                "blobs": [part.media_key, *([part.init_key] if new_init else []), key],
+            },
         )

@@ -6,6 +6,7 @@ Every type here comes from ``vividly_ray.domain``; a unit test keeps it that way
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,8 @@ __all__ = [
     "SilentListener",
     "SpeechPacing",
     "StatusTracker",
+    "StreamPart",
+    "StreamPublisher",
 ]
 
 
@@ -135,6 +138,41 @@ class StatusTracker(Protocol):
 
     def annotate(self, request_id: str, values: dict[str, Any]) -> object:
         """Store results on the request (title, files, stage times)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StreamPart:
+    """One scene published to a request's progressive stream.
+
+    ``init_key`` names the initialisation section the media needs (scenes whose initialisation
+    bytes are identical share one key); ``start`` and ``duration`` place it on the video's
+    timeline, which is the delivered MP4's timeline too.
+    """
+
+    scene_index: int
+    media_key: str
+    init_key: str
+    start: float
+    duration: float
+
+
+class StreamPublisher(Protocol):
+    """Publishes finished scenes as a growing stream (HLS) that players follow while it renders.
+
+    The pipeline calls ``publish_scene`` in scene order, each with its place on the timeline,
+    then ``publish_playlist`` with every part so far; ``complete`` marks the last one. Both only
+    write blobs, so a reader on any node sees the stream grow.
+    """
+
+    def publish_scene(
+        self, request_id: str, start: float, audio: SceneAudio, segment: SceneSegment
+    ) -> StreamPart: ...
+
+    def publish_playlist(
+        self, request_id: str, parts: Sequence[StreamPart], *, complete: bool
+    ) -> str:
+        """Write the playlist naming ``parts``; returns its blob key."""
         ...
 
 

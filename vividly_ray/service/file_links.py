@@ -18,14 +18,23 @@ def _signature(secret: str, request_id: str, name: str, expires: int) -> str:
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:43]
 
 
+def signed_query(
+    secret: str, request_id: str, name: str, ttl_s: int, now: float | None = None
+) -> str:
+    """``expires=...&signature=...`` for the request's file ``name`` (``stream.m3u8`` and
+    ``stream/<part>`` name the progressive stream's files)."""
+    expires = int((time.time() if now is None else now) + ttl_s)
+    return urlencode(
+        {"expires": expires, "signature": _signature(secret, request_id, name, expires)}
+    )
+
+
 def signed_path(
     secret: str, request_id: str, name: str, ttl_s: int, now: float | None = None
 ) -> str:
-    expires = int((time.time() if now is None else now) + ttl_s)
-    query = urlencode(
-        {"expires": expires, "signature": _signature(secret, request_id, name, expires)}
+    return (
+        f"/v1/videos/{request_id}/files/{name}?{signed_query(secret, request_id, name, ttl_s, now)}"
     )
-    return f"/v1/videos/{request_id}/files/{name}?{query}"
 
 
 def signature_valid(

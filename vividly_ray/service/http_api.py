@@ -35,6 +35,15 @@ from vividly_ray.domain.errors import (
 from vividly_ray.domain.models import DELIVERED_FILES
 from vividly_ray.domain.status import RequestStatus
 from vividly_ray.edge import PROBLEM_JSON, problem_details
+from vividly_ray.media.hls import (
+    PART_CONTENT_TYPE,
+    PART_NAME,
+    PLAYLIST_CONTENT_TYPE,
+    part_key,
+    playlist_complete,
+    playlist_key,
+    rewrite_uris,
+)
 from vividly_ray.observability.logs import log_context
 from vividly_ray.observability.metrics import ServiceSnapshot, render_metrics
 from vividly_ray.persistence.accounts import SqlAccounts
@@ -42,13 +51,14 @@ from vividly_ray.persistence.database import Database
 from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
 from vividly_ray.persistence.orm import utcnow
 from vividly_ray.persistence.outbox import SqlWebhookOutbox
+from vividly_ray.persistence.records import RequestRecord
 from vividly_ray.persistence.repository import (
     SqlRequestRepository,
     oldest_pending_at,
     recent_stage_seconds,
 )
 from vividly_ray.service.erasure import Eraser
-from vividly_ray.service.file_links import signature_valid, signed_path
+from vividly_ray.service.file_links import signature_valid, signed_path, signed_query
 from vividly_ray.service.intake import Intake
 from vividly_ray.service.ranges import (
     RangeNotSatisfiable,
@@ -64,6 +74,16 @@ log = logging.getLogger("vividly.gateway")
 
 LOCAL_ORG = "local"
 STREAM_END = frozenset({"completed", "failed", "cancelled", "clarification_needed"})
+# Statuses in which a request's progressive stream may have scenes to play.
+STREAMING = frozenset(
+    {
+        RequestStatus.GENERATING_VIDEO,
+        RequestStatus.PROCESSING_VIDEO,
+        RequestStatus.NOTIFYING,
+        RequestStatus.COMPLETED,
+    }
+)
+PLAYLIST_NAME = "stream.m3u8"
 # Request ids are UUIDs or a client's own id of 1-36 printable characters: anything else names
 # no request, and is answered without asking the database (PostgreSQL refuses a NUL in text).
 REQUEST_ID_MAX = 36
@@ -228,6 +248,11 @@ DETAIL_SCHEMA: dict[str, Any] = {
         "error": {"type": ["object", "null"]},
         "files": {"type": "object", "additionalProperties": _TEXT},
         "links": _LINKS,
+        "stream": {
+            "type": "string",
+            "description": "a signed link to the HLS playlist of the scenes finished so far "
+            "(from generating_video on; 404 until the first scene is published)",
+        },
     },
 }
 LIST_SCHEMA: dict[str, Any] = {
@@ -255,6 +280,12 @@ _FILE_HEADERS = {
 _FILE_CONTENT = {
     media: {"schema": {"type": "object"} if media == "application/json" else _BINARY}
     for media in sorted(set(DELIVERED_FILES.values()))
+}
+_STREAM_PART_CONTENT = {PART_CONTENT_TYPE: {"schema": _BINARY}}
+_PLAYLIST_CONTENT = {PLAYLIST_CONTENT_TYPE: {"schema": {"type": "string"}}}
+_SIGNED_QUERY = {
+    "expires": "expiry of a signed link (Unix seconds)",
+    "signature": "signature of a signed link",
 }
 # Each Server-Sent Event: ``event`` is its type, ``data`` the JSON event, ``id`` its sequence.
 SSE_EVENT_SCHEMA: dict[str, Any] = {
@@ -480,7 +511,12 @@ def create_app(services: ApiServices) -> FastAPI:
                 name: signed_path(secret, request_id, name, services.file_url_ttl_s)
                 for name in stored
             }
-        return detail_view(record, events, files)
+        view = detail_view(record, events, files)
+        if record.status in STREAMING:
+            secret = services.accounts.webhook_secret(org)
+            query = signed_query(secret, request_id, PLAYLIST_NAME, services.file_url_ttl_s)
+            view["stream"] = f"/v1/videos/{request_id}/{PLAYLIST_NAME}?{query}"
+        return view
 
     @app.get(
         "/v1/videos/{request_id}/events",
@@ -570,6 +606,126 @@ def create_app(services: ApiServices) -> FastAPI:
             }
             return JSONResponse(body, status_code=202)
 
+    def reader(
+        request_id: str,
+        name: str,
+        authorization: str | None,
+        expires: str | None,
+        signature: str | None,
+    ) -> tuple[RequestRecord, str]:
+        """The request, when the caller may read its file ``name`` (the owner's key, or a
+        link signed for that file); anyone else is told there is no such request. Also
+        returns the owner's signing secret."""
+        _known_id(request_id)
+        if not _link_part(expires, _EXPIRES_MAX) or not _link_part(signature, _SIGNATURE_MAX):
+            # Not the parts of a link this API signed: treated as no signature at all.
+            expires = signature = None
+        record = services.requests.get(request_id)
+        owner = record.organization_id or LOCAL_ORG
+        secret = services.accounts.webhook_secret(owner)
+        signed = signature_valid(secret, request_id, name, expires, signature)
+        anonymous = not authorization and not services.auth_disabled
+        if not signed and (anonymous or organization(authorization) != owner):
+            raise RequestNotFound(f"no request with id {request_id}")
+        return record, secret
+
+    @app.get(
+        f"/v1/videos/{{request_id}}/{PLAYLIST_NAME}",
+        tags=["videos"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the HLS playlist of the scenes finished so far",
+                "content": _PLAYLIST_CONTENT,
+            },
+            **_problems(404),
+        },
+    )
+    def stream_playlist(
+        request_id: str,
+        authorization: Annotated[str | None, Header()] = None,
+        expires: Annotated[str | None, Query(description=_SIGNED_QUERY["expires"])] = None,
+        signature: Annotated[str | None, Query(description=_SIGNED_QUERY["signature"])] = None,
+    ) -> Response:
+        """Watch while it renders: an HLS (fMP4) playlist that grows as scenes finish, in
+        order, and ends (EXT-X-ENDLIST) once every scene is in it. Its part links are signed,
+        so a player needs no Authorization header to follow them."""
+        record, secret = reader(request_id, PLAYLIST_NAME, authorization, expires, signature)
+        key = playlist_key(request_id)
+        if services.blobs.stat(key) is None:
+            raise BlobNotFound(
+                f"request {request_id} has no playable scene yet (status {record.status.value}); "
+                "the stream starts once its first scene is rendered"
+            )
+        text = services.blobs.get_bytes(key).decode("utf-8")
+        ttl = services.file_url_ttl_s
+
+        def signed_uri(uri: str) -> str:
+            if services.store_urls is not None:
+                name = uri.rsplit("/", 1)[-1]
+                return services.store_urls(
+                    part_key(request_id, name), name, services.store_url_ttl_s
+                )
+            return f"{uri}?{signed_query(secret, request_id, uri, ttl)}"
+
+        complete = playlist_complete(text)
+        cache = f"private, max-age={min(ttl, 3600)}" if complete else "no-cache"
+        return Response(
+            rewrite_uris(text, signed_uri),
+            media_type=PLAYLIST_CONTENT_TYPE,
+            headers={"Cache-Control": cache},
+        )
+
+    @app.get(
+        "/v1/videos/{request_id}/stream/{name}",
+        tags=["videos"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "an init section or a scene's media",
+                "headers": {"ETag": _FILE_HEADERS["ETag"]},
+                "content": _STREAM_PART_CONTENT,
+            },
+            304: {"description": "unchanged since the ETag sent in If-None-Match"},
+            307: {"description": "fetch it from the bucket, at Location (cloud storage)"},
+            **_problems(404),
+        },
+    )
+    def stream_part(
+        request_id: str,
+        name: str,
+        authorization: Annotated[str | None, Header()] = None,
+        expires: Annotated[str | None, Query(description=_SIGNED_QUERY["expires"])] = None,
+        signature: Annotated[str | None, Query(description=_SIGNED_QUERY["signature"])] = None,
+        if_none: Annotated[str | None, Header(alias="if-none-match")] = None,
+    ) -> Response:
+        """A part the playlist names: ``init-<hash>.mp4`` or ``scene-<nnn>.m4s``."""
+        if not PART_NAME.match(name):
+            raise BlobNotFound(
+                f"no stream part {name!r}; the playlist names init-<hash>.mp4 and "
+                "scene-<nnn>.m4s parts"
+            )
+        record, _ = reader(request_id, f"stream/{name}", authorization, expires, signature)
+        key = part_key(request_id, name)
+        info = services.blobs.stat(key)
+        if info is None:
+            raise BlobNotFound(
+                f"request {request_id} has no stream part {name} (status {record.status.value})"
+            )
+        if services.store_urls is not None:
+            target = services.store_urls(key, name, services.store_url_ttl_s)
+            return Response(status_code=307, headers={"Location": target})
+        etag = f'"{info.etag}"'
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=3600"}
+        if if_none_match(if_none, etag):
+            return Response(status_code=304, headers=headers)
+        headers["Content-Length"] = str(info.size)
+        return StreamingResponse(
+            services.blobs.read_range(key, 0, max(0, info.size - 1)) if info.size else iter(()),
+            media_type=PART_CONTENT_TYPE,
+            headers=headers,
+        )
+
     @app.get(
         "/v1/videos/{request_id}/files/{name}",
         tags=["videos"],
@@ -595,17 +751,7 @@ def create_app(services: ApiServices) -> FastAPI:
         if name not in DELIVERED_FILES:
             allowed = ", ".join(DELIVERED_FILES)
             raise BlobNotFound(f"no file {name!r}; a video has {allowed}")
-        _known_id(request_id)
-        if not _link_part(expires, _EXPIRES_MAX) or not _link_part(signature, _SIGNATURE_MAX):
-            # Not the parts of a link this API signed: treated as no signature at all.
-            expires = signature = None
-        record = services.requests.get(request_id)
-        owner = record.organization_id or LOCAL_ORG
-        secret = services.accounts.webhook_secret(owner)
-        signed = signature_valid(secret, request_id, name, expires, signature)
-        anonymous = not authorization and not services.auth_disabled
-        if not signed and (anonymous or organization(authorization) != owner):
-            raise RequestNotFound(f"no request with id {request_id}")
+        record, _ = reader(request_id, name, authorization, expires, signature)
         key = record.request_metadata.get("files", {}).get(name)
         info = services.blobs.stat(key) if key else None
         if info is None:
@@ -656,7 +802,11 @@ def create_app(services: ApiServices) -> FastAPI:
 
         @app.get("/static/{name}", include_in_schema=False)
         def static(name: str) -> FileResponse:
-            types = {"app.js": "text/javascript", "style.css": "text/css"}
+            types = {
+                "app.js": "text/javascript",
+                "stream.js": "text/javascript",
+                "style.css": "text/css",
+            }
             if name not in types or not (web / name).is_file():
                 raise BlobNotFound(f"no static file {name!r}")
             return FileResponse(web / name, media_type=types[name])

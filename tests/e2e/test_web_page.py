@@ -315,3 +315,50 @@ def test_recent_requests_lists_both_and_reopens_a_video(page: Page, service: Ser
     assert _wait_for_any(page, TERMINAL, 60) == "completed", _explain(page)
     sync_api.expect(page.locator("#player")).to_have_attribute("src", re.compile("video.mp4"))
     assert page.locator("#chapters button").count() >= 3
+
+
+def test_finished_scenes_play_while_the_rest_renders(page: Page, service: Service) -> None:
+    _open_app(page, service)
+    _submit(page, "How do volcanoes erupt?", "6", 3)
+
+    # The page's status at the moment the live stream first had picture to play, kept in the
+    # page so that no poll in between can miss it.
+    page.wait_for_function(
+        """terminal => {
+            const video = document.querySelector('#player');
+            const buffered = video.buffered.length ? video.buffered.end(0) : 0;
+            if (document.body.dataset.stream === 'live' && buffered > 1 && !window.liveAt) {
+                window.liveAt = {status: document.body.dataset.status, buffered: buffered};
+            }
+            return Boolean(window.liveAt) || terminal.includes(document.body.dataset.status);
+        }""",
+        arg=list(TERMINAL),
+        timeout=240_000,
+    )
+    live: dict[str, Any] | None = page.evaluate("window.liveAt || null")
+    assert live, f"the stream never played before the request ended: {_explain(page)}"
+    assert live["status"] in ("generating_video", "processing_video", "notifying"), live
+
+    # It really plays: the picture advances while the rest of the video is still being made.
+    page.evaluate(
+        """async () => {
+            const video = document.querySelector('#player');
+            video.muted = true;
+            await video.play();
+        }"""
+    )
+    page.wait_for_function(
+        "document.querySelector('#player').currentTime > 0.3 || "
+        "document.body.dataset.status === 'completed'",
+        timeout=30_000,
+    )
+    assert page.evaluate("document.querySelector('#player').error") is None
+
+    final = _wait_for_any(page, TERMINAL, 240)
+    assert final == "completed", _explain(page)
+    # Once complete, the delivered MP4 takes over from the stream.
+    page.wait_for_function(
+        "(document.querySelector('#player').currentSrc || '').includes('video.mp4')",
+        timeout=30_000,
+    )
+    assert page.evaluate("document.body.dataset.stream || ''") == ""

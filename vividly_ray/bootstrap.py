@@ -40,6 +40,7 @@ from vividly_ray.pipeline.ports import (
 from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import EstimatedPacing
+from vividly_ray.script.visuals import with_visuals
 from vividly_ray.service.intake import Intake, IntakePolicy
 from vividly_ray.settings import Settings
 from vividly_ray.speech.piper_narrator import PiperNarrator
@@ -256,6 +257,7 @@ def build_offline_writer(library: LibraryIndex) -> OfflineScriptWriter:
     return OfflineScriptWriter(keywords=library.keywords)
 
 
+@with_visuals
 def build_writer(
     settings: Settings, library: LibraryIndex, runner: SceneRunner | None = None
 ) -> ScriptWriter:

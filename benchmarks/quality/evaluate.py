@@ -15,6 +15,7 @@ from vividly_ray.script.pacing import split_sentences
 
 from .attribution import attribution_misses
 from .captions_check import check_captions
+from .check_scene import SHORTEST_CHECKED_MINUTES, check_scene_result
 from .coverage import compile_concepts, concept_coverage, off_topic_scenes
 from .grounding import measure_grounding
 from .lessons import LessonRun, Outcome
@@ -106,6 +107,7 @@ def lesson_metrics(
             "supported": grounding.supported,
             "exact": grounding.exact,
             "overlap": grounding.overlap,
+            "edited": grounding.edited,
             "share": round(grounding.share, 4),
             "misattributed": grounding.misattributed,
             "unsupported": grounding.unsupported[:EXAMPLES],
@@ -115,6 +117,10 @@ def lesson_metrics(
         "captions": check_captions(script).to_dict(),
         "slides": None,
         "attribution": _counted(attribution_misses(request, script)),
+        "check": {
+            **check_scene_result(script).to_dict(),
+            "expected": request.minutes >= SHORTEST_CHECKED_MINUTES,
+        },
         "sources": len(script.sources),
     }
     if slides:

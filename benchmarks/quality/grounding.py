@@ -1,8 +1,9 @@
 """Is each narrated claim supported by a retrieved passage?
 
-Claims are the narration sentences of the CONCEPT and RECAP scenes, except sentences that open
-with "Let's" or "Let us" (framing such as "Let's review what we learned."). The title and credits
-scenes are framing and are not claims.
+Claims are the narration sentences of the CONCEPT, RECAP and CHECK scenes, except sentences that
+open with "Let's" or "Let us" (framing such as "Let's review what we learned.") and, in a CHECK
+scene, the questions (sentences ending with "?"): its answers repeat narration sentences and are
+claims like any other. The title and credits scenes are framing and are not claims.
 
 A claim is supported when, after normalising both texts (lowercase, straight quotes, every run of
 other characters than letters and digits made one space):
@@ -10,6 +11,10 @@ other characters than letters and digits made one space):
 - at least ``SUPPORT_THRESHOLD`` (80%) of its distinct content words occur in one retrieved
   passage (``overlap``). Content words are word tokens that are not stopwords, with a possessive
   "'s" and a plural "s" removed, so "magnets" and "magnet" are one word.
+- or it is an edited sentence (``edited``): the scene records its source sentence
+  (``Scene.source_sentences``), that source occurs inside one retrieved passage, and every
+  content word of the claim is a content word of the source, or the listed common synonym
+  (``vividly_ray.script.simplify.SYNONYMS``) of one.
 A claim supported only by passages of sources its scene does not list is ``misattributed``.
 """
 
@@ -21,9 +26,10 @@ from dataclasses import dataclass, field
 
 from vividly_ray.domain.models import Passage, Retrieval, SceneKind, Script
 from vividly_ray.library.text import STOPWORDS
+from vividly_ray.script.simplify import SYNONYMS
 
 SUPPORT_THRESHOLD = 0.8
-CLAIM_KINDS = (SceneKind.CONCEPT, SceneKind.RECAP)
+CLAIM_KINDS = (SceneKind.CONCEPT, SceneKind.RECAP, SceneKind.CHECK)
 _FRAMING = re.compile(r"^\s*let(?:'|\u2019)?s\b|^\s*let us\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 
@@ -65,6 +71,22 @@ def support(sentence: str, passages: Sequence[_Indexed]) -> list[tuple[str, _Ind
     return found
 
 
+def edited_support(sentence: str, source: str, passages: Sequence[_Indexed]) -> list[_Indexed]:
+    """The passages holding ``source`` when ``sentence`` says nothing its source does not."""
+    plain = normalise(source)
+    holding = [item for item in passages if plain and plain in item.text]
+    if not holding:
+        return []
+    allowed = set(content_words(source))
+    allowed |= {
+        word
+        for original, plain_word in SYNONYMS.items()
+        if original in allowed
+        for word in content_words(plain_word)
+    }
+    return holding if content_words(sentence) <= allowed else []
+
+
 @dataclass
 class Grounding:
     """Claims, the supported ones, and the scenes that name no source."""
@@ -72,13 +94,14 @@ class Grounding:
     claims: int = 0
     exact: int = 0
     overlap: int = 0
+    edited: int = 0
     misattributed: int = 0
     unsupported: list[str] = field(default_factory=list)
     scenes_without_source: list[str] = field(default_factory=list)
 
     @property
     def supported(self) -> int:
-        return self.exact + self.overlap
+        return self.exact + self.overlap + self.edited
 
     @property
     def share(self) -> float:
@@ -100,16 +123,25 @@ def measure_grounding(script: Script, retrieval: Retrieval) -> Grounding:
             result.scenes_without_source.append(scene.title)
         if scene.kind not in CLAIM_KINDS:
             continue
-        for sentence in filter(is_claim, scene.narration):
+        for n, sentence in enumerate(scene.narration):
+            if not is_claim(sentence) or (
+                scene.kind is SceneKind.CHECK and sentence.rstrip().endswith("?")
+            ):
+                continue
             result.claims += 1
             found = support(sentence, indexed)
+            source = scene.source_sentences[n] if n < len(scene.source_sentences) else ""
+            if not found and source:
+                found = [("edited", item) for item in edited_support(sentence, source, indexed)]
             if not found:
                 result.unsupported.append(sentence)
                 continue
             if any(how == "exact" for how, _ in found):
                 result.exact += 1
-            else:
+            elif any(how == "overlap" for how, _ in found):
                 result.overlap += 1
+            else:
+                result.edited += 1
             if not any(item.passage.source_id in scene.source_ids for _, item in found):
                 result.misattributed += 1
     return result

@@ -25,6 +25,7 @@ from vividly_ray.library.index import LibraryIndex
 from vividly_ray.library.store import load_index
 from vividly_ray.pipeline.grounding import require_material, retrieval_limit
 from vividly_ray.script.pacing import EstimatedPacing
+from vividly_ray.script.visuals import VisualWriter
 from vividly_ray.validation.limits import parse_request
 
 
@@ -102,7 +103,7 @@ class LessonMaker:
     def __init__(self, library: LibraryIndex) -> None:
         self.library = library
         self.validator = build_validator(library)
-        self.writer = build_offline_writer(library)
+        self.writer = VisualWriter(build_offline_writer(library))
         self.pacing = EstimatedPacing()
 
     def run(self, query: Query) -> LessonRun:

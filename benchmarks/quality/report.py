@@ -83,6 +83,11 @@ def totals(rows: Sequence[Row]) -> dict[str, Any]:
         ),
         "slides": _slide_totals(drawn),
         "attribution_misses": _sum(lessons, lambda m: m["attribution"]["count"]),
+        "check_scenes": _sum(lessons, lambda m: m["check"]["complete"]),
+        "check_misses": _sum(
+            lessons, lambda m: m["check"]["expected"] and not m["check"]["complete"]
+        ),
+        "check_answers_in_narration": _sum(lessons, lambda m: m["check"]["answers_in_narration"]),
     }
 
 
@@ -90,9 +95,12 @@ def _slide_totals(drawn: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     if not drawn:
         return None
     kinds: dict[str, list[float]] = {}
+    visuals: dict[str, list[float]] = {}
     for slides in drawn:
         for kind, share in slides["frame_use_by_kind"].items():
             kinds.setdefault(kind, []).append(share)
+        for kind, share in slides.get("frame_use_by_visual", {}).items():
+            visuals.setdefault(kind, []).append(share)
     return {
         "frames": sum(s["frames"] for s in drawn),
         "min_contrast": min(s["min_contrast"] for s in drawn),
@@ -102,6 +110,7 @@ def _slide_totals(drawn: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         "overflow_scenes": sum(len(s["overflow_scenes"]) for s in drawn),
         "frame_use_mean": _mean([s["frame_use_mean"] for s in drawn]),
         "frame_use_by_kind": {kind: _mean(v) for kind, v in sorted(kinds.items())},
+        "frame_use_by_visual": {kind: _mean(v) for kind, v in sorted(visuals.items())},
         "text_bbox_share_mean": _mean([s["text_bbox_share_mean"] for s in drawn]),
         "text_area_share_mean": _mean([s["text_area_share_mean"] for s in drawn]),
     }
@@ -172,6 +181,12 @@ def other_checks(total: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         _target(
             "attribution", "0 misses", total["attribution_misses"], total["attribution_misses"] == 0
+        ),
+        _target(
+            "check for understanding",
+            "every lesson of 2+ minutes: 3 questions answered by its narration",
+            total["check_misses"],
+            total["check_misses"] == 0,
         ),
     ]
     if slides:

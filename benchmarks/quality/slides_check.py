@@ -16,6 +16,12 @@ From the layout (``SlideRenderer.layout``):
 - Smallest text: the smallest font size of any drawn line, in pixels and over the frame height.
 - Overflow: a scene whose drawn lines, with white space removed, are not exactly its title and
   bullets with white space removed (text cut by the fitter), or whose lines hold an ellipsis.
+  For a scene with a visual, each piece of the visual's text (title, headings, every item's
+  label, detail and cells) must be drawn whole: the lines of each drawn piece (``TextLine.part``)
+  joined, white space removed, must be exactly the pieces of the visual, nothing more (the
+  numbers of steps, stages and questions aside), nothing less.
+- Frame use is also reported by visual kind (``bullets`` for a concept or recap scene without
+  a visual).
 """
 
 from __future__ import annotations
@@ -107,6 +113,41 @@ def measure_frame(pixels: Pixels, background: RGB) -> FrameFigures:
     )
 
 
+def visual_pieces(scene: Scene) -> list[str]:
+    """The text a scene with a visual must show, piece by piece (white space removed)."""
+    visual = scene.visual
+    if visual is None:
+        return []
+    pieces = [scene.title, *visual.headings]
+    for item in visual.items:
+        pieces += [item.label, item.detail, *item.cells]
+    return sorted(_squeezed(p) for p in pieces if p.strip())
+
+
+def drawn_pieces(lines: Sequence[TextLine]) -> list[str]:
+    """The drawn text by piece, item numbers left out (they are the layout's, not the text's)."""
+    joined: dict[str, str] = {}
+    for line in lines:
+        if not line.part.endswith(".number"):
+            joined[line.part] = joined.get(line.part, "") + line.text
+    return sorted(_squeezed(text) for text in joined.values())
+
+
+def overflows(scene: Scene, lines: Sequence[TextLine]) -> bool:
+    drawn = "".join(line.text for line in lines)
+    if ELLIPSIS in drawn:
+        return True
+    if scene.visual is not None and scene.kind is not SceneKind.TITLE:
+        return drawn_pieces(lines) != visual_pieces(scene)
+    return _squeezed(drawn) != _squeezed(expected_text(scene))
+
+
+def visual_kind(scene: Scene) -> str:
+    if scene.visual is not None:
+        return scene.visual.kind.value
+    return "bullets" if scene.kind in (SceneKind.CONCEPT, SceneKind.RECAP) else scene.kind.value
+
+
 def expected_text(scene: Scene) -> str:
     if scene.kind is SceneKind.TITLE:
         return scene.title + SUBTITLE_SEPARATOR.join(scene.bullets)
@@ -128,6 +169,7 @@ class SlideCheck:
     outside_safe_frames: int = 0
     overflow: list[str] = field(default_factory=list)
     bbox_share: dict[str, list[float]] = field(default_factory=dict)  # by scene kind
+    visual_share: dict[str, list[float]] = field(default_factory=dict)  # by visual kind
     text_area_share: list[float] = field(default_factory=list)
     text_bbox_share: list[float] = field(default_factory=list)
     frame_height: int = 0
@@ -148,6 +190,10 @@ class SlideCheck:
             "frame_use_by_kind": {
                 kind: round(sum(v) / len(v), 3) for kind, v in sorted(self.bbox_share.items())
             },
+            "frame_use_by_visual": {
+                kind: round(sum(v) / len(v), 3) for kind, v in sorted(self.visual_share.items())
+            },
+            "scenes_by_visual": {kind: len(v) for kind, v in sorted(self.visual_share.items())},
             "text_bbox_share_mean": _mean(self.text_bbox_share),
             "text_area_share_mean": _mean(self.text_area_share),
         }
@@ -174,8 +220,7 @@ def check_slides(
     for scene in script.scenes:
         lines = _text_lines(renderer, scene)
         sizes += [line.size for line in lines]
-        drawn = "".join(line.text for line in lines)
-        if ELLIPSIS in drawn or _squeezed(drawn) != _squeezed(expected_text(scene)):
+        if overflows(scene, lines):
             result.overflow.append(f"{scene.index}: {scene.title}")
         boxes = [line.box() for line in lines]
         frame_area = spec.width * spec.height
@@ -194,6 +239,7 @@ def check_slides(
             result.outside_safe_frames += figures.outside_safe_pixels > 0
             if number == len(frames) - 1:
                 result.bbox_share.setdefault(scene.kind.value, []).append(figures.bbox_share)
+                result.visual_share.setdefault(visual_kind(scene), []).append(figures.bbox_share)
             if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
                 shutil.copy(frame.path, keep / frame.path.name)

@@ -21,6 +21,7 @@ COLUMNS = (
     ("capV", 5),
     ("use", 5),
     ("attr", 5),
+    ("chk", 4),
 )
 
 
@@ -51,6 +52,9 @@ def _cells(number: int, row: dict[str, Any]) -> list[str]:
         str(metrics["captions"]["violating_cues"]),
         _number(slides["frame_use_mean"]) if slides else "-",
         str(metrics["attribution"]["count"]),
+        (str(metrics["check"]["questions"]) if metrics["check"]["complete"] else "-")
+        if "check" in metrics
+        else "-",
     ]
 
 

@@ -96,9 +96,10 @@ def test_completed_files_are_signed_bucket_urls_that_download(
     assert query["X-Goog-Algorithm"] == "GOOG4-RSA-SHA256"
     assert query["X-Goog-Expires"] == "900"
     assert "response-content-disposition" not in query  # players stream the video inline
-    assert "attachment" in parse_qs(urlsplit(files["script.json"]).query)[
-        "response-content-disposition"
-    ][0]
+    assert (
+        "attachment"
+        in parse_qs(urlsplit(files["script.json"]).query)["response-content-disposition"][0]
+    )
     assert requests.get(url, timeout=10).content == video
 
     redirected = client.get(

@@ -98,7 +98,11 @@ def test_first_sync_downloads_only_documents_under_the_prefix(
     titles = sorted(d.source.title for path in paths for d in load_documents(path))
     assert titles == ["The Sun", "The Water Cycle", "Tides", "Volcanoes"]
     assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == [
-        STATE_FILE, "page.html", "records.jsonl", "sun.txt", "water-cycle.md"
+        STATE_FILE,
+        "page.html",
+        "records.jsonl",
+        "sun.txt",
+        "water-cycle.md",
     ]
 
 
@@ -134,7 +138,9 @@ def test_a_changed_document_is_fetched_and_a_deleted_one_removed(
     assert dest / "page.html" not in paths and not (dest / "page.html").exists()
     state = json.loads((dest / STATE_FILE).read_text())
     assert sorted(state["objects"]) == [
-        "oer/records.jsonl", "oer/science/sun.txt", "oer/science/water-cycle.md"
+        "oer/records.jsonl",
+        "oer/science/sun.txt",
+        "oer/science/water-cycle.md",
     ]
 
 

@@ -9,14 +9,17 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.quality.check_scene import check_scene_result
 from benchmarks.quality.cli import main
 from benchmarks.quality.grounding import measure_grounding
+from benchmarks.quality.lessons import LessonMaker, Query, load_library
 from benchmarks.quality.readability import fk_grade, measure, syllables
 from benchmarks.quality.slides_check import check_slides, measure_frame
 from benchmarks.quality.titles import is_chopped_title
 from benchmarks.quality.wording import figure_reference, fragment_problem
 from tests.conftest import SHARED
 from vividly_ray.domain.models import (
+    CheckQuestion,
     Grade,
     Passage,
     RenderSpec,
@@ -25,8 +28,12 @@ from vividly_ray.domain.models import (
     Scene,
     SceneKind,
     Script,
+    Visual,
+    VisualItem,
+    VisualKind,
 )
 from vividly_ray.media.theme import contrast_ratio
+from vividly_ray.script.question_type import NUMBER_WITH_UNIT
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +41,7 @@ QUERIES = [
     {"student_query": "Explain the water cycle", "grade_level": "5", "duration_minutes": 1},
     {"student_query": "What is photosynthesis?", "grade_level": "7", "duration_minutes": 1},
     {"student_query": "How do magnets work?", "grade_level": "4", "duration_minutes": 1},
+    {"student_query": "How fast does light travel?", "grade_level": "9", "duration_minutes": 2},
     {"student_query": "explain it", "grade_level": "5", "duration_minutes": 1, "expect": "clarify"},
 ]
 KEYS = [
@@ -58,6 +66,8 @@ TOTALS = {
     "caption_violations",
     "slides",
     "attribution_misses",
+    "check_scenes",
+    "check_misses",
 }
 METRICS = {
     "coverage",
@@ -71,6 +81,7 @@ METRICS = {
     "captions",
     "slides",
     "attribution",
+    "check",
 }
 TARGETS = {
     "concept coverage",
@@ -103,14 +114,18 @@ def test_harness_reports_every_metric_on_the_starter_library(tmp_path: Path) -> 
     assert set(report["totals"]) >= TOTALS
     assert {goal["target"] for goal in report["targets"]} == TARGETS
     rows = report["rows"]
-    assert [row["outcome"] for row in rows] == ["lesson", "lesson", "lesson", "clarify"]
+    assert [row["outcome"] for row in rows] == ["lesson"] * 4 + ["clarify"]
     assert all(row["decision_ok"] for row in rows)
-    for row in rows[:3]:
+    for row in rows[:4]:
         assert set(row["metrics"]) >= METRICS
         assert row["metrics"]["slides"]["frames"] > 0
         assert row["metrics"]["captions"]["word_coverage"] == 1.0
     total = report["totals"]
-    assert total["lessons"] == 3
+    assert total["lessons"] == 4
+    # The two-minute lesson has its pause-and-think scene; the one-minute lessons may skip it.
+    check = rows[3]["metrics"]["check"]
+    assert check["expected"] and check["complete"] and check["answers_in_narration"] == 3
+    assert total["check_misses"] == 0
     assert total["slides"]["min_contrast"] >= 4.5  # the default theme passes WCAG AA
     assert total["attribution_misses"] == 0
     assert 0.0 < total["slides"]["frame_use_mean"] <= 1.0
@@ -163,6 +178,50 @@ def test_text_cut_by_the_fitter_is_reported_as_overflow(tmp_path: Path) -> None:
     script = Script("Crowded", Grade(5), 60.0, (crowded,), ())
     result = check_slides(script, RenderSpec(640, 360), tmp_path)
     assert result.overflow == ["1: A crowded slide"]
+
+
+def test_a_quantity_question_is_answered_first_with_its_number_and_unit() -> None:
+    library = load_library([])
+    run = LessonMaker(library).run(Query("How fast does light travel?", "9", 2, "proceed"))
+    assert run.script is not None
+    first = next(s for s in run.script.scenes if s.kind is SceneKind.CONCEPT)
+    assert NUMBER_WITH_UNIT.search(first.narration[0]), first.narration
+    assert "per second" in first.narration[0]
+
+
+def test_check_scene_metric_catches_an_answer_that_was_never_narrated() -> None:
+    concept = Scene(1, SceneKind.CONCEPT, "Tides", (), ("Tides rise twice a day.",), ("x",))
+    check = Scene(
+        2,
+        SceneKind.CHECK,
+        "Pause and Think",
+        (),
+        ("Let's pause.", "What causes tides?", "The Moon causes tides."),
+        visual=Visual(VisualKind.QUESTIONS, (VisualItem("What causes tides?"),)),
+    )
+    asked = CheckQuestion("What causes tides?", "The Moon causes tides.", 1)
+    script = Script("Tides", Grade(6), 120.0, (concept, check), (), checks=(asked,))
+    result = check_scene_result(script)
+    assert result.present and not result.complete
+    assert result.answers_in_narration == 0
+
+
+def test_grounding_counts_an_edited_sentence_by_its_recorded_source() -> None:
+    source = "Every magnet has two ends, and each end is called a pole."
+    passage = Passage("p1", "magnets", "Magnets", f"Magnets are useful. {source}")
+    retrieval = Retrieval("magnets", (RetrievedPassage(passage, 1.0),), ())
+    scene = Scene(
+        index=1,
+        kind=SceneKind.CONCEPT,
+        title="Poles",
+        bullets=(),
+        narration=("Each end is called a pole.", "Each end is called a banana."),
+        source_ids=("magnets",),
+        source_sentences=(source, source),
+    )
+    grounding = measure_grounding(Script("Magnets", Grade(4), 60.0, (scene,), ()), retrieval)
+    assert grounding.claims == 2 and grounding.supported == 1
+    assert grounding.unsupported == ["Each end is called a banana."]
 
 
 def test_grounding_counts_a_sentence_no_passage_supports() -> None:

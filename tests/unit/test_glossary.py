@@ -41,9 +41,9 @@ def test_the_offline_writer_s_script_carries_its_glossary() -> None:
     from vividly_ray.validation.limits import parse_request
 
     request = parse_request("Explain the water cycle", "5", 2)
-    script = OfflineScriptWriter().write(request, load_index(None).retrieve(
-        request.question, request.grade
-    ))
+    script = OfflineScriptWriter().write(
+        request, load_index(None).retrieve(request.question, request.grade)
+    )
     terms = [entry.term.lower() for entry in script.glossary]
     assert "evaporation" in terms and "condensation" in terms
     narrated = {s for scene in script.scenes for s in scene.narration}

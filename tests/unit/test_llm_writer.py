@@ -79,10 +79,11 @@ def test_one_outline_call_then_every_scene_at_once() -> None:
     assert [s.kind for s in script.scenes] == [
         SceneKind.TITLE,
         *[SceneKind.CONCEPT] * 3,
+        SceneKind.CHECK,
         SceneKind.RECAP,
         SceneKind.CREDITS,
     ]
-    assert [s.index for s in script.scenes] == list(range(6))
+    assert [s.index for s in script.scenes] == list(range(7))
     assert len(client.calls) == 4 and len(client.scene_calls()) == 3
     assert script.planned_by == PROVIDER
     assert concepts(script) == [PROVIDER] * 3

@@ -1,8 +1,8 @@
 """FfmpegSegmentEncoder: one scene's slides, timed to its narration, as a video-only H.264 MP4.
 
 Segments are content-addressed: the key covers everything that shows on screen and when
-(render spec, scene text, reveal plan, and the audio whose timings pace the reveals), so a
-resumed or repeated request gets a finished segment back without drawing or encoding.
+(render spec, scene text, its visual, reveal plan, and the audio whose timings pace the
+reveals), so a resumed or repeated request gets a finished segment back without drawing or encoding.
 The scene's index is deliberately not part of the key: nothing on the slide shows it, so two
 scenes with the same content share one segment.
 """
@@ -25,7 +25,7 @@ from vividly_ray.storage.cache import ContentCache, content_key, no_space_failur
 
 STAGE = "generating_video"
 # Bump when drawing or encoding changes, so cached segments made the old way are not reused.
-SEGMENT_FORMAT_VERSION = 2
+SEGMENT_FORMAT_VERSION = 3
 # A segment may differ from its audio by rounding only (the closing tick is 1/90000 s).
 DURATION_TOLERANCE_S = 0.02
 
@@ -42,6 +42,7 @@ def segment_key(spec: RenderSpec, scene: Scene, audio: SceneAudio) -> str:
         scene.kind.value,
         list(scene.bullets),
         list(scene.reveal_at),
+        dataclasses.asdict(scene.visual) if scene.visual is not None else None,
         audio.content_key,
     )
 

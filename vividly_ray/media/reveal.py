@@ -1,4 +1,7 @@
-"""When each bullet appears, and the distinct on-screen states that follow from it.
+"""When each bullet (or part of a visual) appears, and the distinct on-screen states that follow.
+
+A scene with a visual reveals its items, each at the sentence its ``reveal_at`` names; a scene
+without one reveals its bullets.
 
 Pure functions over the scene and its audio timings. Times are quantised to whole microseconds
 (the unit ffmpeg's concat demuxer reads durations in), and every state's duration is a
@@ -16,7 +19,7 @@ MICROSECONDS = 1_000_000
 
 @dataclass(frozen=True)
 class SlideState:
-    """``revealed`` bullets are on screen from ``start_us`` to ``end_us`` into the scene."""
+    """``revealed`` parts are on screen from ``start_us`` to ``end_us`` into the scene."""
 
     revealed: int
     start_us: int
@@ -35,17 +38,28 @@ class SlideState:
         return (self.end_us - self.start_us) / MICROSECONDS
 
 
-def reveal_sentences(scene: Scene, sentence_count: int) -> list[int]:
-    """For each bullet, the sentence at whose start it appears.
+def revealed_parts(scene: Scene) -> int:
+    """How many parts the scene reveals one after another: visual items, else bullets."""
+    return len(scene.visual.items) if scene.visual is not None else len(scene.bullets)
 
-    Explicit ``reveal_at`` entries win; bullets without one are spread evenly over the narration.
-    A bullet never appears before the one above it, because the list only ever grows downwards.
+
+def reveal_sentences(scene: Scene, sentence_count: int) -> list[int]:
+    """For each part (visual item, else bullet), the sentence at whose start it appears.
+
+    A visual's items carry their own ``reveal_at``. For bullets, explicit ``reveal_at`` entries
+    win; bullets without one are spread evenly over the narration. A part never appears before
+    the one before it, because the slide only ever gains parts.
     """
-    count = len(scene.bullets)
+    count = revealed_parts(scene)
     if sentence_count == 0:
         return [0] * count
-    spread = [i * sentence_count // count for i in range(count)]
-    chosen = [scene.reveal_at[i] if i < len(scene.reveal_at) else spread[i] for i in range(count)]
+    if scene.visual is not None:
+        chosen = [item.reveal_at for item in scene.visual.items]
+    else:
+        spread = [i * sentence_count // count for i in range(count)]
+        chosen = [
+            scene.reveal_at[i] if i < len(scene.reveal_at) else spread[i] for i in range(count)
+        ]
     result: list[int] = []
     for sentence in chosen:
         clamped = min(max(sentence, 0), sentence_count - 1)
@@ -54,13 +68,13 @@ def reveal_sentences(scene: Scene, sentence_count: int) -> list[int]:
 
 
 def reveal_times(scene: Scene, audio: SceneAudio) -> list[float]:
-    """Seconds into the scene at which each bullet appears."""
+    """Seconds into the scene at which each part appears."""
     if scene.kind in (SceneKind.TITLE, SceneKind.CREDITS):
         # Title cards and credits are read as a whole, so everything is there from the start.
         return [0.0] * len(scene.bullets)
     sentences = audio.sentences
     if not sentences:
-        return [0.0] * len(scene.bullets)
+        return [0.0] * revealed_parts(scene)
     return [
         min(max(sentences[k].start, 0.0), audio.duration)
         for k in reveal_sentences(scene, len(sentences))
@@ -74,11 +88,11 @@ def _quantise(seconds: float) -> int:
 def slide_states(scene: Scene, audio: SceneAudio) -> list[SlideState]:
     """The distinct visual states of a scene, back to back from 0 to the audio's end.
 
-    Bullets revealed at the same instant share a state; a state of zero length is dropped.
+    Parts revealed at the same instant share a state; a state of zero length is dropped.
     """
     total = _quantise(audio.duration)
     times = [_quantise(t) for t in reveal_times(scene, audio)]
-    # (boundary in microseconds, bullets visible from then on)
+    # (boundary in microseconds, parts visible from then on)
     changes: list[tuple[int, int]] = [(0, 0)]
     for i, at in enumerate(times):
         # Clamp into the scene and never step back in time (sentence starts should not, but a

@@ -14,9 +14,11 @@ from PIL import Image, ImageDraw
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneKind, Script
+from vividly_ray.media.diagrams import visual_slide
 from vividly_ray.media.layout import (
     Item,
     Mark,
+    Shape,
     SlideLayout,
     TextLine,
     bullet_slide,
@@ -52,10 +54,12 @@ class SlideRenderer:
             return title_card(scene.title, SUBTITLE_SEPARATOR.join(scene.bullets), width, height)
         if scene.kind is SceneKind.CREDITS:
             return credits_slide(scene.title, scene.bullets, width, height)
+        if scene.visual is not None:
+            return visual_slide(scene.title, scene.visual, width, height)
         return bullet_slide(scene.title, scene.bullets, width, height)
 
     def draw(self, layout: SlideLayout, revealed: int) -> Image.Image:
-        """The picture with the first ``revealed`` bullets shown."""
+        """The picture with the first ``revealed`` parts (bullets or visual items) shown."""
         image = Image.new("RGB", (layout.width, layout.height), self.theme.background)
         self._paint(image, layout.visible(revealed))
         return image
@@ -71,8 +75,12 @@ class SlideRenderer:
                 corners = (item.area.x, item.area.y, item.area.right - 1, item.area.bottom - 1)
                 if item.round:
                     pen.ellipse(corners, fill=colour)
+                elif item.corner:
+                    pen.rounded_rectangle(corners, radius=item.corner, fill=colour)
                 else:
                     pen.rectangle(corners, fill=colour)
+            elif isinstance(item, Shape):
+                pen.polygon(item.points, fill=colour)
 
     def render_scene(self, scene: Scene, audio: SceneAudio, out_dir: Path) -> list[SlideFrame]:
         """Write one PNG per distinct state; durations start at 0 and add up to the audio's."""
@@ -84,7 +92,7 @@ class SlideRenderer:
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         layout = self.layout(scene)
-        # States only ever add bullets, so each picture is the previous one plus new items.
+        # States only ever add parts, so each picture is the previous one plus new items.
         canvas = self.draw(layout, 0)
         shown = 0
         frames: list[SlideFrame] = []

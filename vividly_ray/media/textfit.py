@@ -8,7 +8,7 @@ draws outside the box it was fitted to.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vividly_ray.media.theme import load_font
@@ -77,6 +77,7 @@ class FittedBlock:
     paragraphs: tuple[tuple[str, ...], ...]
     pitch: int  # baseline-to-baseline distance
     gap: int  # extra space between paragraphs
+    cut: bool = False  # True when even the smallest size could not hold every word
 
     @property
     def height(self) -> int:
@@ -140,6 +141,60 @@ def fit_block(
     return _truncate(attempt(min_size), width - round(min_size * indent_em), max_height, max_lines)
 
 
+def fit_whole(
+    paragraphs: Sequence[str],
+    *,
+    width: int,
+    max_height: int,
+    max_size: int,
+    min_size: int,
+    floor: int,
+    bold: bool = False,
+    gap_em: float = 0.0,
+    indent_em: float = 0.0,
+    max_lines: int | None = None,
+) -> FittedBlock:
+    """Like ``fit_block`` with a legible ``min_size``, but rather than cut words it first goes
+    down to ``floor``: smaller text beats text that is silently missing."""
+    block = fit_block(
+        paragraphs,
+        width=width,
+        max_height=max_height,
+        max_size=max_size,
+        min_size=min_size,
+        bold=bold,
+        gap_em=gap_em,
+        indent_em=indent_em,
+        max_lines=max_lines,
+    )
+    if not block.cut or floor >= min_size:
+        return block
+    return fit_block(
+        paragraphs,
+        width=width,
+        max_height=max_height,
+        max_size=min_size - 1,
+        min_size=floor,
+        bold=bold,
+        gap_em=gap_em,
+        indent_em=indent_em,
+        max_lines=max_lines,
+    )
+
+
+def largest_size(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
+    """The largest size in [low, high] for which ``fits`` holds (bisection: fitting is
+    monotone in the size), or None when even ``low`` does not fit."""
+    best: int | None = None
+    while low <= high:
+        mid = (low + high) // 2
+        if fits(mid):
+            best, low = mid, mid + 1
+        else:
+            high = mid - 1
+    return best
+
+
 def _truncate(
     block: FittedBlock, width: int, max_height: int, max_lines: int | None
 ) -> FittedBlock:
@@ -164,7 +219,7 @@ def _truncate(
     if cut and kept:
         *head, last = kept
         kept = [*head, (*last[:-1], _ellipsize(last[-1], block.size, block.bold, width))]
-    return FittedBlock(block.size, block.bold, tuple(kept), block.pitch, block.gap)
+    return FittedBlock(block.size, block.bold, tuple(kept), block.pitch, block.gap, cut=True)
 
 
 def _ellipsize(line: str, size: int, bold: bool, width: int) -> str:

@@ -2,8 +2,10 @@
 
 The offline writer never writes facts of its own; it narrates sentences from the library. The
 edits here only remove things that do not work when spoken (parenthetical asides, figure
-references) or split a long sentence at a semicolon. Sentences that lean on something not in the
-video (a figure, a table, an exercise, an equation) are left out rather than rewritten.
+references), split a long sentence at a semicolon and, for younger grades, make the plainer
+sentences of ``simplify``; every edited sentence keeps its source sentence. Sentences that lean on
+something not in the video (a figure, a table, an exercise, an equation) are left out rather than
+rewritten.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from vividly_ray.domain.models import Grade
 from vividly_ray.library.text import words
 from vividly_ray.script.pacing import split_sentences
+from vividly_ray.script.simplify import simplify
 
 _PARENTHETICAL = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
@@ -31,6 +34,15 @@ _REFERENCE = re.compile(
 # tilted less"); a capitalised function word inside a sentence gives it away.
 _GLUED_HEADING = re.compile(
     r"(?<![.:;!?\u2014\"\u201c(])\s(?:The|A|An|If|In|When|This|These|It|We|You|Our|As|For)\s"
+)
+# A textbook talking about itself ("In Earth, Moon, and Sky, we discuss ... in more detail",
+# "With these facts in mind, let us ask ...") says nothing about the topic once read aloud.
+_SELF_REFERENCE = re.compile(
+    r"\b(?:let us|we (?:will |shall |now |next )?(?:discuss|discussed|describe|described|"
+    r"explore|explored|examine|examined|return|returned|turn|consider|considered)|as we (?:saw|"
+    r"have seen|noted|discussed|will see|learned)|we (?:will|shall) (?:see|learn|look)|"
+    r"in (?:more|greater) detail|(?:later|earlier|previously) in this (?:book|text))\b",
+    re.IGNORECASE,
 )
 # A sentence ending on a preposition lost the figure or link it pointed at ("look at ... in.").
 _DANGLING = re.compile(r"\b(?:in|of|to|at|on|from|with|by|see)[.!?]$", re.IGNORECASE)
@@ -84,7 +96,7 @@ def narratable(sentence: str) -> bool:
         return False
     if sentence.rstrip("\"'\u201d\u2019")[-1:] not in (".", "!", "?"):
         return False
-    if _MATH.search(sentence) or _REFERENCE.search(sentence):
+    if _MATH.search(sentence) or _REFERENCE.search(sentence) or _SELF_REFERENCE.search(sentence):
         return False
     if _GLUED_HEADING.search(sentence) or _DANGLING.search(sentence):
         return False
@@ -108,24 +120,33 @@ def refers_back(sentence: str) -> bool:
     return first in _REFERRING_OPENERS
 
 
-def narration_sentences(text: str, grade: Grade) -> list[str]:
-    """The sentences of a passage that can be narrated for ``grade``, lightly edited, in order.
+def edited_sentences(text: str, grade: Grade) -> list[tuple[str, str]]:
+    """The sentences of a passage that can be narrated for ``grade``, edited, in order, each
+    with the source sentence it was edited from ("" when it is the source's own words).
 
     A sentence that points back at one that could not be narrated goes too: "These areas are
     called the poles" after a dropped sentence about magnetic rocks names nothing.
     """
     limit = max_sentence_words(grade)
-    kept: list[str] = []
+    easy = _EASY_WORDS[grade.band]
+    kept: list[tuple[str, str]] = []
     previous_kept = False
     for raw in split_sentences(text):
-        for sentence in split_at_semicolons(light_edit(raw), limit):
-            usable = narratable(sentence) and len(sentence.split()) <= limit
-            if usable and refers_back(sentence) and not previous_kept:
-                usable = False
-            if usable:
-                kept.append(sentence)
-            previous_kept = usable
+        for part in split_at_semicolons(light_edit(raw), limit):
+            for sentence in simplify(part, grade, easy):
+                usable = narratable(sentence) and len(sentence.split()) <= limit
+                if usable and refers_back(sentence) and not previous_kept:
+                    usable = False
+                if usable:
+                    kept.append((sentence, "" if sentence == raw else raw))
+                previous_kept = usable
     return kept
+
+
+def narration_sentences(text: str, grade: Grade) -> list[str]:
+    """The narratable sentences of a passage for ``grade`` (``edited_sentences`` without their
+    sources)."""
+    return [sentence for sentence, _ in edited_sentences(text, grade)]
 
 
 def syllables(word: str) -> int:
@@ -133,6 +154,20 @@ def syllables(word: str) -> int:
     if word.lower().endswith("e") and groups > 1:
         groups -= 1  # a silent final e
     return max(1, groups)
+
+
+def fk_grade(sentence: str) -> float:
+    """Flesch-Kincaid grade of one sentence (noisy alone, but fine for ranking sentences)."""
+    found = words(sentence)
+    if not found:
+        return 0.0
+    syllable_count = sum(syllables(word) for word in found)
+    return 0.39 * len(found) + 11.8 * syllable_count / len(found) - 15.59
+
+
+def grade_excess(sentence: str, grade: Grade) -> float:
+    """How many grades a sentence reads above ``grade`` (plus one grade of slack), or 0."""
+    return max(0.0, fk_grade(sentence) - grade.level - 1.0)
 
 
 @dataclass(frozen=True)

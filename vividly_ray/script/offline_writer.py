@@ -15,10 +15,12 @@ from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import Retrieval, Script, SourceDocument, VideoRequest
 from vividly_ray.library.query import search_query, topic_phrase
 from vividly_ray.library.text import tokenize
+from vividly_ray.script.checks import add_check_scene
 from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.planning import Section, plan_sections
+from vividly_ray.script.question_type import plan_for
 from vividly_ray.script.scenes import Framing, assemble, reserved_titles
-from vividly_ray.script.selection import candidates, key_terms, on_topic
+from vividly_ray.script.selection import candidates, key_terms, lead_idea, on_topic
 from vividly_ray.script.titles import running_text
 
 STAGE = "generating_script"
@@ -97,7 +99,8 @@ class OfflineScriptWriter:
         lookup = self._keywords
         listed = [keyword for i in narrated for keyword in (lookup(i) if lookup else ())]
         known = key_terms(retrieval, listed)
-        pool = candidates(retrieval, terms, request.grade, known)
+        plan = plan_for(request.effective_question)
+        pool = candidates(retrieval, terms, request.grade, known, topic=topic, plan=plan)
         if not pool:
             raise StageFailed(
                 STAGE,
@@ -121,8 +124,9 @@ class OfflineScriptWriter:
             reserved=reserved_titles(title, topic),
             known=known,
         )
-        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds)
-        return assemble(framing, sections)
+        lead = lead_idea(pool)
+        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds, lead)
+        return add_check_scene(assemble(framing, sections))
 
 
 class _Estimate:
@@ -135,5 +139,5 @@ class _Estimate:
     def __call__(self, sections: list[Section]) -> float:
         key = tuple(sections)
         if key not in self._seen:
-            self._seen[key] = script_seconds(assemble(self._framing, sections))
+            self._seen[key] = script_seconds(add_check_scene(assemble(self._framing, sections)))
         return self._seen[key]

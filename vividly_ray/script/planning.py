@@ -2,18 +2,21 @@
 
 The plan starts from the three most valuable key ideas, two sentences each, and then grows one
 step at a time: one more sentence for an idea already in, or one of the most valuable ideas
-still waiting (ideas beyond eight share a scene with a neighbour). Each
-step is the one that adds the most value per second of narration while the estimated length
-stays under the target plus a small margin. Defining a key term is worth most the first time,
-so the plan covers more of a document's vocabulary before it adds examples. Concept scenes keep
-the documents' own order, so the explanation flows as the authors wrote it.
+still waiting (ideas beyond ``max_concepts`` share a scene with a neighbour). Each step is the one
+that adds the most value per second of narration while the estimated length stays under the
+target plus a small margin. Defining a key term is worth most the first time, so the plan covers
+more of a document's vocabulary before it adds examples. The lead idea (the question's direct
+answer) opens the lesson; the other concept scenes keep the documents' own order, so the
+explanation flows as the authors wrote it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vividly_ray.script.editing import refers_back
 from vividly_ray.script.selection import Candidate, Sentence
 
 MIN_CONCEPTS = 3
@@ -35,6 +38,8 @@ class Section:
 
     source_ids: tuple[str, ...]
     sentences: tuple[str, ...]
+    # For each sentence, the library sentence it was edited from ("" when unedited).
+    originals: tuple[str, ...] = ()
 
 
 def _picked(pool: Sequence[Candidate], plan: Plan) -> list[tuple[Candidate, tuple[Sentence, ...]]]:
@@ -49,12 +54,26 @@ def _split_up_to_min(parts: list[Section]) -> list[Section]:
         if len(texts) < 4:
             break
         half = (len(texts) + 1) // 2
-        sources = parts[i].source_ids
-        parts[i : i + 1] = [Section(sources, texts[:half]), Section(sources, texts[half:])]
+        sources, originals = parts[i].source_ids, parts[i].originals
+        # The parts of one split library sentence stay in one scene.
+        while (
+            1 < half < len(texts) - 1 and originals[half] and originals[half] == originals[half - 1]
+        ):
+            half += 1
+        parts[i : i + 1] = [
+            Section(sources, texts[:half], originals[:half]),
+            Section(sources, texts[half:], originals[half:]),
+        ]
     return parts
 
 
-def _join_down_to_max(parts: list[Section]) -> list[Section]:
+def max_concepts(target: float) -> int:
+    """Concept scenes a video of ``target`` seconds holds: about three every two minutes after
+    the first two, so each scene has room to explain its idea rather than flash two bullets."""
+    return max(MIN_CONCEPTS, min(MAX_CONCEPTS, round(2 + 1.5 * target / 60.0)))
+
+
+def _join_down_to_max(parts: list[Section], most: int = MAX_CONCEPTS) -> list[Section]:
     """Join the smallest neighbouring pair of sections, same document first, until at most the
     maximum: a long video on a short library gets more than one idea in some scenes."""
 
@@ -62,21 +81,54 @@ def _join_down_to_max(parts: list[Section]) -> list[Section]:
         same = parts[i].source_ids == parts[i + 1].source_ids
         return (not same, len(parts[i].sentences) + len(parts[i + 1].sentences), i)
 
-    while len(parts) > MAX_CONCEPTS:
+    while len(parts) > most:
         i = min(range(len(parts) - 1), key=cost)
         sources = tuple(dict.fromkeys(parts[i].source_ids + parts[i + 1].source_ids))
-        parts[i : i + 2] = [Section(sources, parts[i].sentences + parts[i + 1].sentences)]
+        joined = parts[i].sentences + parts[i + 1].sentences
+        parts[i : i + 2] = [Section(sources, joined, parts[i].originals + parts[i + 1].originals)]
     return parts
 
 
-def sections(pool: Sequence[Candidate], plan: Plan) -> list[Section]:
-    """Concept sections in document order (the pool's order), one per chosen key idea."""
+def sections(
+    pool: Sequence[Candidate], plan: Plan, lead: int | None = None, most: int = MAX_CONCEPTS
+) -> list[Section]:
+    """Concept sections in document order (the pool's order), one per chosen key idea; the
+    ``lead`` idea (the direct answer) comes first."""
+    order = sorted(plan, key=lambda i: (i != lead, i))
     parts = [
-        Section((candidate.source_id,), tuple(s.text for s in picked))
-        for candidate, picked in _picked(pool, plan)
-        if picked
+        Section(
+            (pool[i].source_id,),
+            tuple(s.text for s in picked),
+            tuple(s.source for s in picked),
+        )
+        for i in order
+        if (picked := _answer_first(pool[i].pick(plan[i])) if i == lead else pool[i].pick(plan[i]))
     ]
-    return _split_up_to_min(_join_down_to_max(parts))
+    if lead is not None and len(parts) > 1 and lead in plan:
+        # The direct answer stays a scene of its own while the others share.
+        return [parts[0], *_split_up_to_min(_join_down_to_max(parts[1:], most - 1))]
+    return _split_up_to_min(_join_down_to_max(parts, most))
+
+
+_CONNECTIVE = re.compile(
+    r"^(?:in fact|however|but|so|yet|instead|still|also|then|thus|therefore|as a result)\b",
+    re.IGNORECASE,
+)
+
+
+def _answer_first(picked: tuple[Sentence, ...]) -> tuple[Sentence, ...]:
+    """The lead idea's sentences with its most direct answer first, when that sentence stands on
+    its own (it points back at nothing) and is a much better answer than the opening one."""
+    if len(picked) < 2:
+        return picked
+    best = max(picked, key=lambda s: (s.answer, -s.order))
+    if best is picked[0] or best.answer < picked[0].answer + 0.5 or refers_back(best.text):
+        return picked
+    rest = [s for s in picked if s is not best]
+    # "In fact, ..." answers the sentence before it; moved apart, it answers nothing.
+    if any(_CONNECTIVE.match(s.text) for s in rest):
+        return picked
+    return (best, *rest)
 
 
 def value(pool: Sequence[Candidate], plan: Plan) -> float:
@@ -96,17 +148,21 @@ def value(pool: Sequence[Candidate], plan: Plan) -> float:
 
 
 class _Planner:
-    def __init__(self, pool: Sequence[Candidate], estimate: Estimate, target: float) -> None:
+    def __init__(
+        self, pool: Sequence[Candidate], estimate: Estimate, target: float, lead: int | None
+    ) -> None:
         self.pool = pool
+        self.lead = lead
+        self.most = max_concepts(target)
         self.estimate = estimate
         self.high = target * (1 + TOLERANCE)
         self.usable = [i for i, c in enumerate(pool) if len(c.sentences) >= 2] or list(
             range(len(pool))
         )
-        self.ranked = sorted(self.usable, key=lambda i: (-value(pool, {i: 2}), i))
+        self.ranked = sorted(self.usable, key=lambda i: (i != lead, -value(pool, {i: 2}), i))
 
     def seconds(self, plan: Plan) -> float:
-        return self.estimate(sections(self.pool, plan))
+        return self.estimate(sections(self.pool, plan, self.lead, self.most))
 
     def seed(self) -> Plan:
         """The three most valuable ideas, or the three shortest of the best few if too long."""
@@ -114,7 +170,8 @@ class _Planner:
         if self.seconds(best) <= self.high:
             return best
         few = self.ranked[:_SEED_CHOICES]
-        short = sorted(few, key=lambda i: (self.seconds({i: 2}), i))[:MIN_CONCEPTS]
+        short = sorted(few, key=lambda i: (i != self.lead, self.seconds({i: 2}), i))
+        short = short[:MIN_CONCEPTS]
         cheaper = {i: 2 for i in short}
         return cheaper if self.seconds(cheaper) < self.seconds(best) else best
 
@@ -149,9 +206,12 @@ class _Planner:
             seconds, worth = self.seconds(plan), value(self.pool, plan)
 
 
-def plan_sections(pool: Sequence[Candidate], estimate: Estimate, target: float) -> list[Section]:
-    """The concept sections whose script's estimated length is nearest ``target`` seconds."""
+def plan_sections(
+    pool: Sequence[Candidate], estimate: Estimate, target: float, lead: int | None = None
+) -> list[Section]:
+    """The concept sections whose script's estimated length is nearest ``target`` seconds; the
+    ``lead`` idea, when given, is always in and opens the lesson."""
     if not pool:
         return []
-    planner = _Planner(pool, estimate, target)
-    return sections(pool, planner.grow(planner.seed()))
+    planner = _Planner(pool, estimate, target, lead)
+    return sections(pool, planner.grow(planner.seed()), lead, planner.most)

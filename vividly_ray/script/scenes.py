@@ -115,6 +115,7 @@ def concept_scene(
         source_ids=section.source_ids,
         # The slide never stands empty: its first bullet is up from the start.
         reveal_at=(0, *shown[1:]) if shown else (),
+        source_sentences=section.originals if any(section.originals) else (),
     )
     return scene, title
 
@@ -141,19 +142,37 @@ def recap_sentence(sentence: str, term: str = "") -> str:
     return sentence
 
 
-def _key_idea(scene: Scene, title: ConceptTitle) -> str:
-    """The scene's key sentence for the recap; a very long one gives way to a shorter sentence
-    of the same scene."""
-    key = recap_sentence(scene.narration[title.key_sentence], title.title.split(" and ")[0])
+def _source_of(scene: Scene, n: int) -> str:
+    """The library sentence narration sentence ``n`` of ``scene`` was edited from, or ""."""
+    return scene.source_sentences[n] if n < len(scene.source_sentences) else ""
+
+
+def _restated(scene: Scene, n: int, text: str) -> tuple[str, str]:
+    """``text`` restating narration sentence ``n`` of ``scene``, with the library sentence it
+    comes from when the two differ ("" when it is the library's own words)."""
+    said = scene.narration[n]
+    return text, _source_of(scene, n) or ("" if text == said else said)
+
+
+def _key_idea(scene: Scene, title: ConceptTitle) -> tuple[str, str]:
+    """The scene's key sentence for the recap (see ``_restated``); a very long one gives way to
+    a shorter sentence of the same scene."""
+    n = title.key_sentence
+    key = recap_sentence(scene.narration[n], title.title.split(" and ")[0])
     if len(key.split()) <= RECAP_LONGEST:
-        return key
-    shorter = [recap_sentence(s) for s in scene.narration]
-    return next((s for s in shorter if len(s.split()) <= RECAP_LONGEST), key)
+        return _restated(scene, n, key)
+    for m, sentence in enumerate(scene.narration):
+        shorter = recap_sentence(sentence)
+        if len(shorter.split()) <= RECAP_LONGEST:
+            return _restated(scene, m, shorter)
+    return _restated(scene, n, key)
 
 
 def recap_scene(index: int, concepts: Sequence[Scene], titles: Sequence[ConceptTitle]) -> Scene:
     """Every concept scene's key idea again, in order; the bullets are the scene titles."""
-    restated = [_key_idea(scene, title) for scene, title in zip(concepts, titles, strict=True)]
+    ideas = [_key_idea(scene, title) for scene, title in zip(concepts, titles, strict=True)]
+    restated = [text for text, _ in ideas]
+    originals = ("", *(source for _, source in ideas))
     return Scene(
         index=index,
         kind=SceneKind.RECAP,
@@ -162,6 +181,7 @@ def recap_scene(index: int, concepts: Sequence[Scene], titles: Sequence[ConceptT
         narration=(RECAP_OPENING, *restated),
         source_ids=tuple(dict.fromkeys(i for scene in concepts for i in scene.source_ids)),
         reveal_at=tuple(range(1, len(concepts) + 1)),
+        source_sentences=originals if any(originals) else (),
     )
 
 

@@ -18,8 +18,15 @@ from vividly_ray.domain.models import Grade, Retrieval, RetrievedPassage
 from vividly_ray.library.passages import passage_position
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import summarize
-from vividly_ray.script.editing import narration_sentences, readability, refers_back
+from vividly_ray.script.editing import (
+    edited_sentences,
+    grade_excess,
+    narration_sentences,
+    readability,
+    refers_back,
+)
 from vividly_ray.script.quality import bullet_problems
+from vividly_ray.script.question_type import QuestionPlan, QuestionType
 from vividly_ray.script.terms import DEFINING, Shape, mentions, read, term_key
 
 _EXAMPLE = re.compile(
@@ -29,6 +36,18 @@ _EXAMPLE = re.compile(
 )
 RELEVANCE_FLOOR = 0.6  # a passage scoring under this share of the best one is off topic
 MAX_IDEA_SENTENCES = 5  # a longer paragraph is cut into parts of about equal size
+ANSWER_WEIGHT = 0.5  # what giving the question's kind of answer adds to a sentence
+GRADE_EXCESS_WEIGHT = 0.08  # what each grade of reading level above the student's costs
+OTHER_SUBJECT_COST = 0.8  # what explaining a term far from the topic costs a sentence
+GRADE_FIT_UP_TO = 8  # older students read textbook sentences as written
+# Verbs and question words left in a topic phrase ("magnets work", "stars form"): they name no
+# part of the topic, so a passage sharing only them is not about it.
+_QUESTION_WORDS = frozenset(
+    tokenize(
+        "work works form forms happen mean move grow change carry make made start begin cause "
+        "matter matters important use used do does get become"
+    )
+)
 
 Key = tuple[str, ...]  # a term as search tokens
 
@@ -43,6 +62,8 @@ class Sentence:
     defines: Key | None = None  # the key term it explains
     announces: Key | None = None  # a term it only names ("The next step is condensation.")
     mentions: frozenset[Key] = frozenset()
+    source: str = ""  # the library sentence it was edited from ("" when unedited)
+    answer: float = 0.0  # how directly it gives the question's kind of answer, 0 to 1
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,7 @@ class Candidate:
     position: int
     priority: float
     sentences: tuple[Sentence, ...]
+    relevance: float = 1.0  # how much of the idea is about the question's topic, 0 to 1
 
     def _closure(self, chosen: set[int], added: int) -> set[int]:
         """``added`` and the later sentences that explain the terms it names or mentions."""
@@ -62,6 +84,15 @@ class Candidate:
         pending = [added]
         while pending:
             sentence = self.sentences[pending.pop()]
+            # The parts of one split source sentence say its meaning only together.
+            for other in self.sentences:
+                if (
+                    sentence.source
+                    and other.source == sentence.source
+                    and other.order not in wanted
+                ):
+                    wanted.add(other.order)
+                    pending.append(other.order)
             names = set(sentence.mentions) | ({sentence.announces} if sentence.announces else set())
             for key in names:
                 explained = any(self.sentences[i].defines == key for i in chosen | wanted)
@@ -132,16 +163,31 @@ class _Material:
     uses: Mapping[Key, int]
     topic: frozenset[str]
     grade: Grade
+    core: frozenset[str] = frozenset()  # the topic's own tokens (its nouns and modifiers)
+    plan: QuestionPlan = QuestionPlan(QuestionType.DEFINITION)
+    close: frozenset[str] = frozenset()  # the core and the tokens of terms close to the topic
 
 
-def _sentence(text: str, order: int, material: _Material) -> Sentence:
-    """A sentence valued: explaining a term the material keeps using is worth most."""
+def _sentence(text: str, order: int, material: _Material, source: str = "") -> Sentence:
+    """A sentence valued: explaining a term the material keeps using is worth most, and so is
+    giving the question's kind of answer about its topic."""
     reading = read(text, material.known)
     tokens = tokenize(text)
     topic = material.topic
     key = term_key(reading.term) if reading.term else None
     relevance = len(topic & set(tokens)) / len(topic) if topic else 0.0
     score = 0.3 * relevance + 0.3 * readability(text, material.grade).ease
+    topical = not material.core or bool(material.core & set(tokens))
+    # It may name the topic and still be about another subject ("... called an accretion disk").
+    elsewhere = bool(key and material.close and not set(key) & material.close)
+    topical = topical and not elsewhere
+    # An overview that names several of the question's own words answers it too ("Water
+    # evaporates, condenses into clouds, falls as precipitation ...").
+    asked = len(topic & set(tokens)) / min(len(topic), 4) if len(topic) >= 3 else 0.0
+    answer = max(material.plan.answers(text), min(1.0, asked)) * (1.0 if topical else 0.3)
+    score += ANSWER_WEIGHT * answer
+    if material.grade.level <= GRADE_FIT_UP_TO:
+        score -= GRADE_EXCESS_WEIGHT * grade_excess(text, material.grade)
     if key and reading.shape in DEFINING:
         uses = material.uses.get(key, 1) - 1  # the other sentences that mention the term
         score += 0.7 + 0.15 * min(4, uses) + (0.3 if topic & set(key) else 0.0)
@@ -152,6 +198,7 @@ def _sentence(text: str, order: int, material: _Material) -> Sentence:
     )
     score += 0.15 * min(3, len(said)) + (0.25 if order == 0 else 0.0)
     score -= 0.6 if is_example(text) and not reading.defines else 0.0
+    score -= OTHER_SUBJECT_COST if elsewhere else 0.0
     # A sentence whose bullet reads as a complete phrase makes a better slide.
     clean = not bullet_problems(summarize(text, known=material.known).text, text)
     score += 0.15 if clean else 0.0
@@ -164,14 +211,19 @@ def _sentence(text: str, order: int, material: _Material) -> Sentence:
         # seasons is the tilt of Earth's axis" states a fact of its own.
         announces=key if reading.shape is Shape.ANNOUNCED and key in material.uses else None,
         mentions=said,
+        source=source,
+        answer=answer,
     )
 
 
-def _ideas(text: str, grade: Grade) -> list[list[str]]:
+Edited = tuple[str, str]  # a narratable sentence and its source ("" when unedited)
+
+
+def _ideas(text: str, grade: Grade) -> list[list[Edited]]:
     """The narratable sentences of a passage, one list per key idea."""
-    ideas: list[list[str]] = []
+    ideas: list[list[Edited]] = []
     for paragraph in text.split("\n\n"):
-        sentences = narration_sentences(paragraph, grade)
+        sentences = edited_sentences(paragraph, grade)
         if not sentences:
             continue
         parts = -(-len(sentences) // MAX_IDEA_SENTENCES)
@@ -179,12 +231,12 @@ def _ideas(text: str, grade: Grade) -> list[list[str]]:
         chunks = [sentences[i : i + size] for i in range(0, len(sentences), size)]
         for n in range(1, len(chunks)):
             # An idea may not open with a sentence that points back into the previous idea.
-            while chunks[n] and refers_back(chunks[n][0]):
+            while chunks[n] and refers_back(chunks[n][0][0]):
                 chunks[n - 1] = chunks[n - 1] + chunks[n][:1]
                 chunks[n] = chunks[n][1:]
         ideas.extend(chunk for chunk in chunks if chunk)
     # A one-sentence idea joins its neighbour: a scene needs two bullets.
-    merged: list[list[str]] = []
+    merged: list[list[Edited]] = []
     for idea in ideas:
         if merged and (len(idea) == 1 or len(merged[-1]) == 1):
             merged[-1] = merged[-1] + idea
@@ -204,19 +256,81 @@ def _uses(passages: Sequence[RetrievedPassage], known: Iterable[str]) -> dict[Ke
     return {key: sum(1 for tokens in sentences if mentions(tokens, key)) for key in keys}
 
 
+def core_tokens(topic: str) -> frozenset[str]:
+    """The topic's own search tokens, without question verbs left in it ("magnets work")."""
+    found = frozenset(tokenize(topic)) - _QUESTION_WORDS
+    return found or frozenset(tokenize(topic))
+
+
+def about_topic(text: str, core: frozenset[str]) -> bool:
+    """Whether a passage names the topic itself rather than sharing one word with it: every core
+    token of a one- or two-word topic, two thirds of a longer one's."""
+    if not core:
+        return True
+    shared = len(core & set(tokenize(text)))
+    return shared >= (len(core) if len(core) <= 2 else -(-2 * len(core) // 3))
+
+
+def head_token(topic: str) -> str:
+    """The topic's head noun as a token: the last word before "of" ("phases of the moon"), else
+    the last word ("water cycle" -> "cycle")."""
+    words = topic.lower().split()
+    if "of" in words[1:]:
+        words = words[: words.index("of", 1)]
+    found = [t for t in tokenize(" ".join(words)) if t not in _QUESTION_WORDS]
+    return found[-1] if found else ""
+
+
+def idea_relevance(texts: Sequence[str], core: frozenset[str], head: str = "") -> float:
+    """How much of an idea is about the topic: the share of the topic's tokens it names (the
+    head noun counting most) and the share of its sentences that name any, averaged."""
+    if not core or not texts:
+        return 1.0
+    said = [core & set(tokenize(text)) for text in texts]
+    named = set().union(*said)
+    share = len(named) / len(core)
+    if head and len(core) > 1:
+        share = 0.6 * (head in named) + 0.4 * len(named - {head}) / (len(core) - 1)
+    return 0.5 * share + 0.5 * sum(1 for s in said if s) / len(texts)
+
+
 def candidates(
-    retrieval: Retrieval, query: Sequence[str], grade: Grade, known: Iterable[str] = ()
+    retrieval: Retrieval,
+    query: Sequence[str],
+    grade: Grade,
+    known: Iterable[str] = (),
+    *,
+    topic: str = "",
+    plan: QuestionPlan | None = None,
 ) -> list[Candidate]:
     """On-topic key ideas, best document first and each document in its own order.
 
-    Passages off topic, or from a document the credits could not name, are never narrated.
+    Passages off topic, or from a document the credits could not name, are never narrated; with
+    a ``topic``, a passage must name it (``about_topic``, when any passage does) and an idea that
+    names none of its tokens is left out. ``plan`` values the sentences that answer the question.
     """
     passages = on_topic(retrieval)
+    core = core_tokens(topic) if topic else frozenset()
+    head = head_token(topic) if topic else ""
+    about = _documents_about(retrieval, passages, core)
+    named = [
+        r for r in passages if r.passage.source_id in about or about_topic(r.passage.text, core)
+    ]
+    passages = named or passages
     if not passages:
         return []
     top = max(r.score for r in passages)
     terms = frozenset(term.lower() for term in known)
-    material = _Material(terms, _uses(passages, terms), frozenset(query), grade)
+    close = close_tokens(passages, core, terms) if core else frozenset()
+    material = _Material(
+        terms,
+        _uses(passages, terms),
+        frozenset(query),
+        grade,
+        core=core,
+        plan=plan or QuestionPlan(QuestionType.DEFINITION),
+        close=close,
+    )
     document_rank: dict[str, int] = {}
     for retrieved in retrieval.passages:
         document_rank.setdefault(retrieved.passage.source_id, len(document_rank))
@@ -224,8 +338,17 @@ def candidates(
     for rank, retrieved in enumerate(passages):
         passage = retrieved.passage
         start = passage_position(passage.passage_id)
-        for part, texts in enumerate(_ideas(passage.text, grade)):
-            sentences = tuple(_sentence(text, order, material) for order, text in enumerate(texts))
+        for part, edited in enumerate(_ideas(passage.text, grade)):
+            texts = [text for text, _ in edited]
+            relevance = idea_relevance(texts, core, head)
+            if relevance == 0.0 and passage.source_id not in about:
+                continue  # shares a passage with the topic, says nothing about it
+            if close and not opens_on_topic(texts[0], close, terms):
+                continue  # its opening names another subject ("an accretion disk")
+            sentences = tuple(
+                _sentence(text, order, material, source)
+                for order, (text, source) in enumerate(edited)
+            )
             ease = sum(readability(t, grade).ease for t in texts) / len(texts)
             found.append(
                 Candidate(
@@ -233,12 +356,74 @@ def candidates(
                     source_id=passage.source_id,
                     document_rank=document_rank[passage.source_id],
                     position=(rank if start is None else start) * 100 + part,
-                    priority=retrieved.score / top * (0.7 + 0.3 * ease),
+                    priority=retrieved.score / top * (0.7 + 0.3 * ease) * (0.4 + 0.6 * relevance),
                     sentences=sentences,
+                    relevance=relevance,
                 )
             )
     ordered = sorted(found, key=lambda c: (c.document_rank, c.position, c.passage_id))
     return _join_single_sentences(ordered)
+
+
+BEST_DOCUMENTS = 3  # the documents of this many best passages define the topic's close terms
+
+
+def close_tokens(
+    passages: Sequence[RetrievedPassage], core: frozenset[str], known: frozenset[str]
+) -> frozenset[str]:
+    """The topic's core tokens and those of the terms its best passages' documents explain
+    ("axis" and "equinox" for the seasons): the words a sentence about the topic uses."""
+    ranked = sorted(passages, key=lambda r: -r.score)
+    best = set(dict.fromkeys(r.passage.source_id for r in ranked[:BEST_DOCUMENTS]))
+    found = set(core)
+    for retrieved in passages:
+        if retrieved.passage.source_id not in best:
+            continue
+        for sentence in narration_sentences(retrieved.passage.text, Grade(12)):
+            reading = read(sentence, known)
+            if reading.term and reading.defines:
+                found.update(term_key(reading.term))
+    return frozenset(found)
+
+
+def opens_on_topic(sentence: str, close: frozenset[str], known: Iterable[str] = ()) -> bool:
+    """Whether an idea's opening sentence is about the topic: the term it names, when it names
+    one, shares a word with the topic or its close terms ("The infalling gas whirls around the
+    black hole in a pancake of matter called an accretion disk" is about the disk)."""
+    reading = read(sentence, known)
+    return reading.term is None or bool(set(term_key(reading.term)) & close)
+
+
+def _documents_about(
+    retrieval: Retrieval, passages: Sequence[RetrievedPassage], core: frozenset[str]
+) -> frozenset[str]:
+    """Documents about the topic as a whole: the title names it, or most of the document's
+    retrieved passages do. Their other passages (the axis paragraph of an article on the
+    seasons) are context the topic needs; elsewhere a passage must name the topic itself."""
+    titles = {source.source_id: source.title for source in retrieval.sources}
+    by_document: dict[str, list[bool]] = {}
+    for retrieved in passages:
+        named = about_topic(retrieved.passage.text, core)
+        by_document.setdefault(retrieved.passage.source_id, []).append(named)
+    return frozenset(
+        source
+        for source, named in by_document.items()
+        if about_topic(titles.get(source, ""), core) or sum(named) * 2 > len(named)
+    )
+
+
+def lead_idea(pool: Sequence[Candidate]) -> int | None:
+    """The idea that answers the question most directly, to open the lesson: the one holding
+    the best answering sentence, then the most relevant, then the best ranked."""
+    usable = [i for i, c in enumerate(pool) if len(c.sentences) >= 2] or list(range(len(pool)))
+    if not usable:
+        return None
+
+    def strength(i: int) -> float:
+        best = max((s.answer + 0.5 * s.score for s in pool[i].sentences), default=0.0)
+        return best + pool[i].relevance + pool[i].priority
+
+    return max(usable, key=lambda i: (strength(i), -i))
 
 
 def _joined(first: Candidate, second: Candidate) -> Candidate:
@@ -250,6 +435,7 @@ def _joined(first: Candidate, second: Candidate) -> Candidate:
         position=first.position,
         priority=max(first.priority, second.priority),
         sentences=tuple(replace(s, order=n) for n, s in enumerate(sentences)),
+        relevance=max(first.relevance, second.relevance),
     )
 
 

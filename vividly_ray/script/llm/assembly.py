@@ -2,7 +2,9 @@
 
 The title scene opens with the outline's title and previews the scene titles, the recap restates
 each concept scene's opening sentence, and the credits name every document a concept scene
-drew on, with its licence. The title and recap are credited to the planning provider (their
+drew on, with its licence. A "pause and think" scene of three questions answered by the concept
+scenes' narration goes before the recap when the script has room for it (``checks``). The title,
+check and recap are credited to the planning provider (their
 words are its outline and scenes); the credits come from the library's own records, so they are
 credited to the offline writer.
 """
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from vividly_ray.domain.models import Retrieval, Script, Usage, VideoRequest
+from vividly_ray.script.checks import add_check_scene
 from vividly_ray.script.glossary import build_glossary
 from vividly_ray.script.llm.tasks import Outline, SceneDraft
 from vividly_ray.script.offline_writer import proper_words
@@ -26,6 +29,7 @@ from vividly_ray.script.scenes import (
 from vividly_ray.script.titles import ConceptTitle, running_text
 
 CREDITS_WRITER = "offline"
+CHECK_MARGIN = 0.1  # over the requested length that a check scene may take the video
 _LONGEST_PHRASE = 6  # a longer title reads badly in "Let's explore ..."; the topic is used then
 
 
@@ -79,7 +83,7 @@ def compose(
         replace(credits_scene(count + 2, used), written_by=CREDITS_WRITER),
     )
     total = sum((draft.usage for draft in drafts), usage)
-    return Script(
+    script = Script(
         title=outline.title,
         grade=request.grade,
         target_seconds=framing.target_seconds,
@@ -89,3 +93,6 @@ def compose(
         usage=total,
         glossary=build_glossary(concepts),
     )
+    # The drafts were paced without it, so the check scene goes in only while the video stays
+    # within 10% of the requested length.
+    return add_check_scene(script, limit_seconds=framing.target_seconds * (1 + CHECK_MARGIN))

@@ -1,0 +1,243 @@
+"""Check for understanding: a short "pause and think" scene of three questions before the recap.
+
+Every question is made from a sentence the lesson has already narrated, by fixed rules, and its
+answer is that sentence:
+- a definition ("Water stored beneath the ground is called groundwater.") asks
+  "What is groundwater?" (from the script's glossary, so the term is one the lesson teaches);
+- a cause ("Tides are caused mainly by the Moon's gravity.", "The real cause of the seasons is
+  the tilt of Earth's axis.") asks "What causes tides?"; a "because" sentence whose main clause
+  starts with a subject and an auxiliary ("Iron is magnetic because ...") asks "Why is iron
+  magnetic?";
+- a measured fact ("Light travels at about 300,000 kilometers per second.") asks "How fast does
+  light travel?"; "X is about N km from Y" asks "How far is X from Y?".
+The scene asks the three questions, says a pause line, then gives the answers; its visual lists
+the questions and shows each answer as its sentence is spoken. A lesson with fewer than three
+such sentences, or so short that the scene would take more than ``MAX_CHECK_SHARE`` of it, gets
+no check scene.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from vividly_ray.domain.models import (
+    CheckQuestion,
+    Scene,
+    SceneKind,
+    Script,
+    Visual,
+    VisualItem,
+    VisualKind,
+)
+from vividly_ray.library.text import tokenize
+from vividly_ray.script.editing import refers_back
+from vividly_ray.script.pacing import scene_seconds, script_seconds
+from vividly_ray.script.question_type import NUMBER_WITH_UNIT
+from vividly_ray.script.terms import read
+
+QUESTIONS = 3
+CHECK_TITLE = "Pause and Think"
+CHECK_OPENING = "Let's pause and think about three questions."
+CHECK_PAUSE = "Let's take a moment to think, and then check the answers."
+MAX_CHECK_SHARE = 0.3  # of the requested length; a shorter lesson skips the check
+MAX_ANSWER_WORDS = 22  # a longer answer makes the pause scene drag
+
+_CAUSED_BY = re.compile(
+    r"^(?P<effect>[A-Z][^,]{2,60}?) (?:is|are|was|were) (?:\w+ly )?caused (?:\w+ly )?by \S",
+)
+_CAUSE_OF = re.compile(
+    r"^(?:The|One) (?:\w+ )?(?:cause|reason) (?:of|for) (?P<effect>[^,]{3,60}?) (?:is|was) \S",
+)
+_BECAUSE = re.compile(
+    r"^(?P<subject>(?:The |A |An )?[A-Z]?[\w']+(?: [a-z][\w']+){0,2}) "
+    r"(?P<aux>is|are|was|were|can|cannot|will|must) "
+    r"(?P<rest>[^,]{2,60}?),? because \S",
+)
+_TRAVELS_AT = re.compile(
+    r"^(?P<subject>[A-Z][\w' ]{1,40}?) (?P<verb>travels|moves|flies|spins|orbits|goes) "
+    r"(?:at|through [\w ]+ at) (?:about |nearly |almost |roughly |over |more than )?\S",
+)
+_IS_FROM = re.compile(
+    r"^(?P<subject>[A-Z][\w' ]{1,40}?) (?P<verb>is|are) (?:about |nearly |almost |roughly |over "
+    r"|more than )?(?P<amount>[^,]+?) (?:away )?from (?P<place>[\w' ]{2,30})\.$",
+)
+_DISTANCE_UNITS = re.compile(
+    r"\b(?:kilomet|km\b|miles?\b|meters?\b|metres?\b|light-years?|light years?|astronomical)",
+    re.IGNORECASE,
+)
+_OPENING_CAPITAL = re.compile(r"^(?:The|A|An) ")
+
+
+@dataclass(frozen=True)
+class _Found:
+    question: str
+    answer: str
+    scene_index: int
+
+
+def _lower_opening(text: str) -> str:
+    """A sentence's opening words for use inside a question ("The Moon" stays, "Tides" not)."""
+    if _OPENING_CAPITAL.match(text):
+        return text[:1].lower() + text[1:]
+    first = text.split(maxsplit=1)[0]
+    if first[1:].islower() and not first.isupper():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _plural(term: str) -> bool:
+    last = term.split()[-1].lower()
+    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+def definition_question(term: str, sentence: str) -> str:
+    article = read(sentence).article
+    named = f"{article} {term}" if article and not _plural(term) else term
+    return f"What {'are' if _plural(term) else 'is'} {named}?"
+
+
+def fact_question(sentence: str) -> str | None:
+    """A question that ``sentence`` answers by cause or by measure, or None."""
+    text = sentence.strip()
+    for pattern in (_CAUSED_BY, _CAUSE_OF):
+        match = pattern.match(text)
+        if match:
+            return f"What causes {_lower_opening(match.group('effect'))}?"
+    match = _BECAUSE.match(text)
+    if match:
+        subject = _lower_opening(match.group("subject"))
+        return f"Why {match.group('aux')} {subject} {match.group('rest')}?"
+    if NUMBER_WITH_UNIT.search(text) is None:
+        return None
+    match = _TRAVELS_AT.match(text)
+    if match:
+        verb = match.group("verb")
+        base = {"flies": "fly", "goes": "go"}.get(verb, verb[:-1])
+        return f"How fast does {_lower_opening(match.group('subject'))} {base}?"
+    match = _IS_FROM.match(text)
+    if match and _DISTANCE_UNITS.search(match.group("amount")):
+        subject = _lower_opening(match.group("subject"))
+        return f"How far {match.group('verb')} {subject} from {match.group('place')}?"
+    return None
+
+
+def _answerable(sentence: str) -> bool:
+    return (
+        not refers_back(sentence)
+        and len(sentence.split()) <= MAX_ANSWER_WORDS
+        and sentence.rstrip().endswith(".")
+    )
+
+
+def _found(script: Script) -> list[_Found]:
+    """Every question the narration answers, scene by scene; facts before definitions."""
+    concepts = [scene for scene in script.scenes if scene.kind is SceneKind.CONCEPT]
+    defined = {entry.definition: entry.term for entry in script.glossary}
+    found: list[_Found] = []
+    for scene in concepts:
+        facts, definitions = [], []
+        for sentence in scene.narration:
+            if not _answerable(sentence):
+                continue
+            question = fact_question(sentence)
+            term = defined.get(sentence) or _defined_term(sentence)
+            if question:
+                facts.append(_Found(question, sentence, scene.index))
+            elif term:
+                definitions.append(
+                    _Found(definition_question(term, sentence), sentence, scene.index)
+                )
+        # Short answers first: the pause scene repeats them.
+        found += sorted(facts, key=_length) + sorted(definitions, key=_length)
+    return found
+
+
+def _length(item: _Found) -> int:
+    return len(item.answer.split())
+
+
+def _defined_term(sentence: str) -> str | None:
+    """The term a sentence defines, as written inside a question, or None."""
+    reading = read(sentence)
+    if not reading.defines or not reading.term:
+        return None
+    term = reading.term
+    first = term.split()[0]
+    if sentence.startswith(term) and first[1:].islower() and len(first) > 1:
+        term = term[:1].lower() + term[1:]
+    return term
+
+
+def choose_questions(script: Script) -> list[_Found]:
+    """Three questions, from as many different scenes as possible, in the lesson's order."""
+    found = _found(script)
+    chosen: list[_Found] = []
+    asked: set[tuple[str, ...]] = set()  # "What is a rainbow?" and "What are rainbows?" are one
+    for spread in (True, False):
+        for item in found:
+            scenes = {c.scene_index for c in chosen}
+            if len(chosen) == QUESTIONS:
+                break
+            if tuple(tokenize(item.question)) in asked or item.answer in {c.answer for c in chosen}:
+                continue
+            if spread and item.scene_index in scenes:
+                continue
+            chosen.append(item)
+            asked.add(tuple(tokenize(item.question)))
+    return sorted(chosen, key=lambda c: (c.scene_index, found.index(c)))
+
+
+def check_scene(index: int, chosen: list[_Found], written_by: str = "offline") -> Scene:
+    """The pause-and-think scene: the questions, a pause line, then each answer."""
+    questions = tuple(c.question for c in chosen)
+    answers = tuple(c.answer for c in chosen)
+    narration = (CHECK_OPENING, *questions, CHECK_PAUSE, *answers)
+    first_answer = 2 + len(questions)
+    items = tuple(
+        VisualItem(label=c.question, detail=c.answer, reveal_at=first_answer + n)
+        for n, c in enumerate(chosen)
+    )
+    return Scene(
+        index=index,
+        kind=SceneKind.CHECK,
+        title=CHECK_TITLE,
+        bullets=questions,
+        narration=narration,
+        reveal_at=tuple(range(1, len(questions) + 1)),
+        written_by=written_by,
+        visual=Visual(VisualKind.QUESTIONS, items),
+    )
+
+
+def add_check_scene(script: Script, limit_seconds: float | None = None) -> Script:
+    """``script`` with a check scene before its recap and ``checks`` filled, or unchanged when
+    the narration gives fewer than three questions, when the scene would take more than
+    ``MAX_CHECK_SHARE`` of the requested length, or when the script would then run past
+    ``limit_seconds``. A script that already has a check scene is returned as it is."""
+    if any(scene.kind is SceneKind.CHECK for scene in script.scenes):
+        return script
+    chosen = choose_questions(script)
+    if len(chosen) < QUESTIONS:
+        return script
+    at = next(
+        (n for n, s in enumerate(script.scenes) if s.kind in (SceneKind.RECAP, SceneKind.CREDITS)),
+        len(script.scenes),
+    )
+    recap = script.scenes[at] if at < len(script.scenes) else None
+    scene = check_scene(at, chosen, recap.written_by if recap else "offline")
+    if scene_seconds(scene, script.grade) > MAX_CHECK_SHARE * script.target_seconds:
+        return script
+    scenes = (
+        *script.scenes[:at],
+        scene,
+        *(replace(s, index=s.index + 1) for s in script.scenes[at:]),
+    )
+    checked = replace(
+        script,
+        scenes=scenes,
+        checks=tuple(CheckQuestion(c.question, c.answer, c.scene_index) for c in chosen),
+    )
+    if limit_seconds is not None and script_seconds(checked) > limit_seconds:
+        return script
+    return checked

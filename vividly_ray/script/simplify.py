@@ -1,0 +1,143 @@
+"""Shorter, plainer sentences for younger students, each keeping its source sentence's meaning.
+
+Only edits that cannot change what a sentence claims are made:
+- a sentence is split where two main clauses meet: at a semicolon, or at ", and", ", but" or
+  ", so" when what follows opens with its own subject ("Every magnet has two ends, and each end
+  is called a pole." -> two sentences); a comma list ("oceans, lakes, and rivers") is never split;
+- a closing ", which ..." clause that only adds a remark is dropped from a long sentence, unless
+  it names a term ("..., which is called ...");
+- a word is replaced by a common synonym only from ``SYNONYMS``, a short hand-written list of
+  words that mean the same in any context ("approximately" -> "about").
+Parenthetical and dashed asides are dropped earlier (``editing.light_edit``). The writer records
+the source sentence of every edited sentence, so a reader (and the quality harness) can check it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vividly_ray.domain.models import Grade
+from vividly_ray.library.text import word_set
+
+# Hand-written: each word means the same as its replacement wherever it appears.
+SYNONYMS: dict[str, str] = {
+    "approximately": "about",
+    "roughly": "about",
+    "utilize": "use",
+    "utilizes": "uses",
+    "utilized": "used",
+    "numerous": "many",
+    "sufficient": "enough",
+    "obtain": "get",
+    "obtains": "gets",
+    "additional": "more",
+    "demonstrate": "show",
+    "demonstrates": "shows",
+    "require": "need",
+    "requires": "needs",
+    "required": "needed",
+    "assist": "help",
+    "assists": "helps",
+    "construct": "build",
+    "constructed": "built",
+    "enormous": "huge",
+    "rapidly": "quickly",
+    "rapid": "quick",
+    "commence": "start",
+    "commences": "starts",
+    "terminate": "end",
+    "frequently": "often",
+    "consequently": "so",
+    "therefore": "so",
+    "typically": "usually",
+    "extremely": "very",
+    "initially": "at first",
+    "eventually": "in the end",
+    "individuals": "people",
+    "purchase": "buy",
+    "purchased": "bought",
+    "inhabitants": "people",
+    "observe": "see",
+    "occurs": "happens",
+    "occur": "happen",
+    "occurred": "happened",
+}
+SIMPLIFIED_UP_TO = 6  # grades 6 and below get the edits; older students get the source's words
+
+_SUBJECT_OPENERS = word_set(
+    "the a an each every some many most all both one two three no we you scientists people"
+)
+_CLAUSE_JOIN = re.compile(r",\s+(and|but|so)\s+(?=\S)")
+_WHICH_REMARK = re.compile(r",\s+which\s+[^,;]+([.!?])$")
+_NAMES_A_TERM = re.compile(r"\b(?:called|known as|named|termed)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def simplified_for(grade: Grade) -> bool:
+    return grade.level <= SIMPLIFIED_UP_TO
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text[-1:] in ".!?" else f"{text}."
+
+
+def split_semicolons(sentence: str) -> list[str]:
+    parts = [part.strip() for part in sentence.split(";")]
+    if len(parts) < 2 or any(len(part.split()) < 3 for part in parts):
+        return [sentence]
+    return [_sentence(part) for part in parts]
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Main clauses joined by ", and" / ", but" / ", so" as sentences of their own."""
+    match = _CLAUSE_JOIN.search(sentence)
+    if match is None:
+        return [sentence]
+    head, rest = sentence[: match.start()], sentence[match.end() :]
+    joiner = match.group(1).lower()
+    first = rest.split(maxsplit=1)[0].lower() if rest.split() else ""
+    own_subject = first in _SUBJECT_OPENERS or rest[:1].isupper()
+    listed = "," in head  # "oceans, lakes, and rivers": a list, not two clauses
+    if listed or not own_subject or len(head.split()) < 4 or len(rest.split()) < 4:
+        return [sentence]
+    second = rest if joiner == "and" else f"{joiner} {rest}"
+    return [_sentence(head), *split_clauses(_sentence(second))]
+
+
+def drop_which_remark(sentence: str, limit: int) -> str:
+    """A long sentence without its closing ", which ..." remark (a term it names stays)."""
+    match = _WHICH_REMARK.search(sentence)
+    if match is None or len(sentence.split()) <= limit or _NAMES_A_TERM.search(match.group(0)):
+        return sentence
+    head = sentence[: match.start()]
+    return f"{head}{match.group(1)}" if len(head.split()) >= 5 else sentence
+
+
+def plain_words(sentence: str) -> str:
+    """Listed words replaced by their common synonyms (a capitalised name is left alone)."""
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        start = match.start() == 0
+        if word[:1].isupper() and not start:
+            return word  # "the Louisiana Purchase" is a name
+        plain = SYNONYMS.get(word.lower())
+        if plain is None:
+            return word
+        return plain[:1].upper() + plain[1:] if start else plain
+
+    return _WORD.sub(swap, sentence)
+
+
+def simplify(sentence: str, grade: Grade, limit: int) -> list[str]:
+    """``sentence`` as one or more plainer sentences for ``grade`` (unchanged for older grades);
+    ``limit`` is the comfortable sentence length in words."""
+    if not simplified_for(grade):
+        return [sentence]
+    found: list[str] = []
+    for part in split_semicolons(sentence):
+        for clause in split_clauses(part):
+            found.append(plain_words(drop_which_remark(clause, limit)))
+    return found

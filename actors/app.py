@@ -21,7 +21,7 @@ from actors.dispatcher import DispatcherDeployment
 from actors.gateway import Gateway
 from actors.pools import NarratorPool, ScriptWriterPool, SegmentEncoderPool
 from actors.pubsub_bridge import PubSubBridgeDeployment
-from actors.tracker import Tracker
+from actors.tracker import TRACKER_MAX_ONGOING, Tracker
 from vividly_ray.settings import Settings, load_settings
 
 
@@ -63,6 +63,8 @@ class AppArgs(BaseModel):
             narrator_threads=settings.narrator_threads,
             encoder_cpus=min(settings.encoder_cpus, 0.4),
             encoder_threads=settings.encoder_threads,
+            encoder_min_replicas=local_encoders(settings),
+            encoder_max_replicas=local_encoders(settings),
             pubsub_bridge=bool(settings.pubsub_subscription or settings.pubsub_results_topic),
             # A model-backed writer plans on ScriptWriter and writes scenes on SceneWriter.
             scene_writer_replicas=0 if settings.script_writer == "offline" else 2,
@@ -71,6 +73,20 @@ class AppArgs(BaseModel):
             # A remote voice waits on the network, not the cores: let each replica overlap calls.
             narrator_max_ongoing=4 if settings.narrator == "google" else 1,
         )
+
+
+# Piper narration costs about 4.4 times the CPU of drawing and encoding the same scene (7 and
+# 1.6 CPU-seconds per minute of 720p video), so one encoder keeps up with two Piper narrators.
+PIPER_NARRATORS_PER_ENCODER = 2
+
+
+def local_encoders(settings: Settings) -> int:
+    """SegmentEncoder replicas for the stack this process starts: one per two Piper narrators,
+    since an idle replica still holds about 200 MB. A remote voice returns scenes far faster,
+    so it keeps two encoders."""
+    if settings.narrator == "google":
+        return 2
+    return max(1, -(-settings.narrator_pool_size // PIPER_NARRATORS_PER_ENCODER))
 
 
 def _replicas(minimum: int, maximum: int) -> dict[str, Any]:
@@ -105,7 +121,12 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     """The whole vividly-ray Serve application."""
     parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args or {})
     tracker = Tracker.options(  # type: ignore[attr-defined]
-        ray_actor_options={"num_cpus": parsed.tracker_cpus}, max_ongoing_requests=64
+        ray_actor_options={"num_cpus": parsed.tracker_cpus},
+        # Writes are batched into one transaction each, so the replica takes many at once: a
+        # replica at its limit makes every router wait for a free slot before sending.
+        max_ongoing_requests=TRACKER_MAX_ONGOING,
+        # A line per write was a quarter of the replica's work; its events are in the database.
+        logging_config={"enable_access_log": False},
     ).bind()
     narrators = _narrators(parsed)
     encoders = SegmentEncoderPool.options(  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,8 +36,10 @@ from vividly_ray.domain.models import (
     TaskSpan,
     VideoRequest,
 )
+from vividly_ray.pipeline.ports import ScriptWriter
 from vividly_ray.script.llm.tasks import SceneDraft, SceneTask
 from vividly_ray.settings import load_settings
+from vividly_ray.storage.cache import content_key
 
 
 @serve.deployment(name="Narrator")
@@ -81,6 +84,44 @@ class ServeSceneRunner:
         return drafts
 
 
+# Identity and delivery fields of a request, which no script writer reads.
+_NOT_WRITTEN_FROM = ("student_id", "organization_id", "correlation_id", "callback_url")
+
+
+class RepeatWriter:
+    """A deterministic writer (the offline one) with its latest scripts kept in memory: the same
+    request with the same passages and topic gets the script it got before, at no cost.
+
+    Only for writers whose script is a function of those inputs: a model's answer differs from
+    call to call, so a model-backed writer is never wrapped.
+    """
+
+    def __init__(self, writer: ScriptWriter, size: int = 32) -> None:
+        self._writer = writer
+        self._size = size
+        self._scripts: OrderedDict[str, Script] = OrderedDict()
+
+    def write(self, request: VideoRequest, retrieval: Retrieval, topic: str) -> Script:
+        started = time.process_time()
+        fields = dataclasses.asdict(request)
+        for name in _NOT_WRITTEN_FROM:
+            fields.pop(name, None)
+        key = content_key("script", fields, dataclasses.asdict(retrieval), topic)
+        script = self._scripts.get(key)
+        if script is None:
+            script = self._writer.write(request, retrieval, topic)
+            self._scripts[key] = script
+            if len(self._scripts) > self._size:
+                self._scripts.popitem(last=False)
+            return script
+        self._scripts.move_to_end(key)
+        # Reused: the work it reports is this lookup's, not the first writing's.
+        spent = max(time.process_time() - started, 1e-6)
+        return dataclasses.replace(
+            script, usage=dataclasses.replace(script.usage, cpu_seconds=spent)
+        )
+
+
 @serve.deployment(name="ScriptWriter")
 class ScriptWriterPool:
     """The configured script writer, with the library loaded once per replica.
@@ -94,7 +135,9 @@ class ScriptWriterPool:
     def __init__(self, scene_writers: Any = None) -> None:
         settings = load_settings()
         runner = ServeSceneRunner(scene_writers) if scene_writers is not None else None
-        self._writer = build_writer(settings, build_library(settings), runner)
+        self._writer: ScriptWriter = build_writer(settings, build_library(settings), runner)
+        if settings.script_writer == "offline":
+            self._writer = RepeatWriter(self._writer)
 
     def write(self, request: VideoRequest, retrieval: Retrieval, topic: str) -> Script:
         return self._writer.write(request, retrieval, topic)

@@ -21,6 +21,10 @@ from vividly_ray.settings import load_settings
 
 Write = tuple[str, tuple[Any, ...], dict[str, Any]]
 
+# Writes one replica accepts at once, and the most it commits in one transaction.
+TRACKER_MAX_ONGOING = 512
+TRACKER_MAX_BATCH = 256
+
 
 @serve.deployment(name="Tracker")
 class Tracker:
@@ -37,7 +41,7 @@ class Tracker:
             return result.status.value  # the caller needs no more than this
         return result
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    @serve.batch(max_batch_size=TRACKER_MAX_BATCH, batch_wait_timeout_s=0.005)
     async def _batched(self, writes: list[Write]) -> list[Any]:
         return await asyncio.to_thread(self._repo.apply_batch, writes)
 

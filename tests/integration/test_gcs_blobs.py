@@ -154,8 +154,25 @@ def test_overwriting_changes_the_etag(store: GcsBlobStore) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "/videos/a", "videos/../secret", "..", "videos/./a", "a\\b", "a\nb", "a b", "a//b",
-     "a/", ".types/x", "vidéo", "a?b", "a#b", "a%2e%2e", "a\x00b", "x" * 1100],
+    [
+        "",
+        "/videos/a",
+        "videos/../secret",
+        "..",
+        "videos/./a",
+        "a\\b",
+        "a\nb",
+        "a b",
+        "a//b",
+        "a/",
+        ".types/x",
+        "vidéo",
+        "a?b",
+        "a#b",
+        "a%2e%2e",
+        "a\x00b",
+        "x" * 1100,
+    ],
 )
 def test_keys_outside_the_server_charset_are_refused_before_any_request(
     store: GcsBlobStore, log: RequestLog, key: str, tmp_path: Path

@@ -49,7 +49,7 @@ def test_one_minute_video_end_to_end(service: Service, tmp_path: Path) -> None:
     statuses = [e.status for e in events if e.event_type == "status"]
     assert statuses == list(PIPELINE)
     assert [row["status"] for row in manifest["status_timeline"]] == [s.value for s in PIPELINE]
-    scene_events = [e for e in events if e.event_type == "scene"]
+    scene_events = [e for e in events if e.event_type == "scene" and "scenes_done" in e.details]
     assert scene_events and scene_events[-1].details["scenes_done"] == len(script["scenes"])
     assert manifest["sources"] and all(s["attribution"] for s in manifest["sources"])
 

@@ -629,3 +629,22 @@ def test_kubectl_kustomize_builds_the_monitoring_objects(tmp_path: Path) -> None
     docs = _kustomize(ROOT / "deploy" / "monitoring", tmp_path)
     assert sorted(doc["kind"] for doc in docs) == ["PodMonitor", "PodMonitor", "PrometheusRule"]
     assert {doc["apiVersion"] for doc in docs} == {"monitoring.coreos.com/v1"}
+
+
+@pytest.mark.parametrize(
+    ("narrator", "narrators", "encoders"),
+    [("piper", 2, 1), ("piper", 3, 2), ("piper", 4, 2), ("silent", 1, 1), ("google", 2, 2)],
+)
+def test_a_local_stack_runs_one_encoder_per_two_piper_narrators(
+    tmp_path: Path, narrator: str, narrators: int, encoders: int
+) -> None:
+    from actors.app import AppArgs
+    from vividly_ray.settings import load_settings
+
+    settings = load_settings(
+        {}, check_requirements=False, home=tmp_path, narrator=narrator,
+        narrator_pool_size=narrators,
+    )  # fmt: skip
+    args = AppArgs.from_settings(settings)
+    assert (args.encoder_min_replicas, args.encoder_max_replicas) == (encoders, encoders)
+    assert args.narrator_min_replicas == narrators

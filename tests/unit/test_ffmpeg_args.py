@@ -118,6 +118,8 @@ def test_assembly_maps_chapters_metadata_and_puts_the_index_first() -> None:
     assert args[args.index("ch.ffmeta") - 3 : args.index("ch.ffmeta")] == ["-f", "ffmetadata", "-i"]
     assert option(args, "-map_chapters") == "2"
     assert option(args, "-movflags") == "+faststart"
+    # Chapter times in milliseconds, so the QuickTime chapter track never overflows.
+    assert option(args, "-movie_timescale") == "1000"
     assert option(args, "-metadata") == "title=Rain"
     assert args[-1] == "video.mp4"
 

@@ -4,11 +4,17 @@ The video is joined by stream copy (no re-encode, so the cost does not grow with
 size), the narration is joined as PCM and encoded to AAC exactly once, and every scene's place
 on the timeline comes from its segment's measured duration, so captions, chapters and sound
 all line up with the picture.
+
+A repeat of the same assembly (the same script, the same scene audio and segments, the same
+render spec and subtitle choice) is served from the content cache: the delivered files are
+stored under a key of everything that determines them, with their values (duration, chapters)
+written last, so an entry whose metadata exists is whole.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import tempfile
@@ -16,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vividly_ray.domain.blobs import BlobStore
-from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.errors import BlobNotFound, StageFailed, VividlyError
 from vividly_ray.domain.models import AssembledVideo, RenderSpec, SceneAudio, SceneSegment, Script
 from vividly_ray.media.captions import build_cues, to_srt, to_webvtt
 from vividly_ray.media.chapters import ffmetadata
@@ -31,9 +37,28 @@ from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.narration import join_narration, wav_format
 from vividly_ray.media.slides import SlideRenderer
 from vividly_ray.observability.cpu import cpu_meter
-from vividly_ray.storage.cache import no_space_failure, out_of_space
+from vividly_ray.pipeline.serialize import script_to_dict
+from vividly_ray.storage.cache import (
+    ContentCache,
+    content_key,
+    link_key,
+    no_space_failure,
+    out_of_space,
+)
 
 STAGE = "processing_video"
+log = logging.getLogger("vividly.assemble")
+# Part of every assembled entry's key: bump it whenever the files made from the same inputs
+# change (ffmpeg arguments, caption or chapter format, thumbnail), so old entries are not used.
+ASSEMBLY_FORMAT = 1
+ENTRY_KIND = "assembled"
+# Each delivered file of an entry and the suffix its blob is stored under.
+ENTRY_FILES = {
+    "video.mp4": (".mp4", "video/mp4"),
+    "captions.vtt": (".vtt", "text/vtt; charset=utf-8"),
+    "captions.srt": (".srt", "application/x-subrip; charset=utf-8"),
+    "thumbnail.jpg": (".jpg", "image/jpeg"),
+}
 
 
 class VideoAssembler:
@@ -44,10 +69,14 @@ class VideoAssembler:
     subtitle track, for players that do not load side-car caption files.
     """
 
-    def __init__(self, blobs: BlobStore, work_dir: Path, *, subtitles: bool = True) -> None:
+    def __init__(
+        self, blobs: BlobStore, work_dir: Path, *, subtitles: bool = True, reuse: bool = True
+    ) -> None:
         self.blobs = blobs
         self.work_dir = Path(work_dir)
         self.subtitles = subtitles
+        self.reuse = reuse
+        self._cache = ContentCache(blobs, self.work_dir / "cache-scratch")
 
     def assemble(
         self,
@@ -58,7 +87,12 @@ class VideoAssembler:
     ) -> AssembledVideo:
         with cpu_meter() as measured:
             try:
-                video = self._assemble(script, scenes, spec, out_dir)
+                key = self.entry_key(script, scenes, spec)
+                video = self._cached(key, out_dir) if self.reuse else None
+                if video is None:
+                    video = self._assemble(script, scenes, spec, out_dir)
+                    if self.reuse:
+                        self._store_quietly(key, video, scenes)
             except OSError as exc:
                 if not out_of_space(exc):
                     raise
@@ -67,6 +101,83 @@ class VideoAssembler:
                 # is left to deliver. Another attempt starts over.
                 raise no_space_failure(STAGE, "assembling the video", exc) from exc
         return dataclasses.replace(video, cpu_seconds=measured.seconds)
+
+    def entry_key(
+        self,
+        script: Script,
+        scenes: Sequence[tuple[SceneAudio, SceneSegment]],
+        spec: RenderSpec,
+    ) -> str:
+        """The cache key of everything that determines the delivered files."""
+        return content_key(
+            ENTRY_KIND,
+            ASSEMBLY_FORMAT,
+            script_to_dict(script),
+            [
+                (a.scene_index, a.content_key, a.duration, s.content_key, s.duration)
+                for a, s in scenes
+            ],
+            dataclasses.asdict(spec),
+            self.subtitles,
+        )
+
+    def _cached(self, key: str, out_dir: Path) -> AssembledVideo | None:
+        """The delivered files of an earlier identical assembly, copied to ``out_dir``."""
+        meta = self._cache.get_json(f"{ENTRY_KIND}-meta", key)
+        if meta is None:
+            return None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name, (suffix, _) in ENTRY_FILES.items():
+            blob = ContentCache.blob_key(ENTRY_KIND, key, suffix)
+            paths[name] = out_dir / name
+            try:
+                self.blobs.get_file(blob, paths[name])
+            except BlobNotFound:
+                return None  # evicted meanwhile: assemble again
+        return AssembledVideo(
+            video_path=paths["video.mp4"],
+            vtt_path=paths["captions.vtt"],
+            srt_path=paths["captions.srt"],
+            thumbnail_path=paths["thumbnail.jpg"],
+            duration=float(meta["duration"]),
+            chapters=tuple((str(t), float(a), float(b)) for t, a, b in meta["chapters"]),
+        )
+
+    def _store_quietly(
+        self, key: str, video: AssembledVideo, scenes: Sequence[tuple[SceneAudio, SceneSegment]]
+    ) -> None:
+        """Store the entry; the video is made either way, so a failed store (a full disk, an
+        unreachable bucket) only costs the next identical request its reuse."""
+        try:
+            self._store(key, video, scenes)
+        except (OSError, VividlyError) as exc:
+            log.warning("the assembled video was not cached: %s", exc)
+
+    def _store(
+        self, key: str, video: AssembledVideo, scenes: Sequence[tuple[SceneAudio, SceneSegment]]
+    ) -> None:
+        """Store the files, then the links to the scene blobs, then the metadata."""
+        local = {
+            "video.mp4": video.video_path,
+            "captions.vtt": video.vtt_path,
+            "captions.srt": video.srt_path,
+            "thumbnail.jpg": video.thumbnail_path,
+        }
+        for name, (suffix, content_type) in ENTRY_FILES.items():
+            self.blobs.put_file(
+                ContentCache.blob_key(ENTRY_KIND, key, suffix), local[name], content_type
+            )
+        # A segment's key covers its audio's, so its link alone ties the video to the scene.
+        links = [link_key(segment.video_key, key) for _, segment in scenes]
+        for link in links:
+            self.blobs.put_bytes(link, b"", "application/octet-stream")
+        meta = {
+            "duration": video.duration,
+            "chapters": [list(c) for c in video.chapters],
+            "links": links,
+        }
+        self._cache.put_json(f"{ENTRY_KIND}-meta", key, meta)
 
     def _assemble(
         self,

@@ -11,7 +11,9 @@ what will run. Choices that matter for joining segments later without re-encodin
   table (which players and the concat demuxer take the duration from) end seconds before the
   last picture does; B-frames save nothing on a handful of stills anyway;
 * the H.264 level is pinned, because x264 would otherwise derive it from the 90 kHz timescale
-  and write a level (6.2) that some hardware decoders refuse.
+  and write a level (6.2) that some hardware decoders refuse;
+* the delivered MP4 carries its chapters twice: Nero ``chpl`` and a QuickTime chapter track (a
+  disabled text track every other track references with ``chap``), which Apple players read.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import RenderSpec
 
 TRACK_TIMESCALE = 90_000
+MOVIE_TIMESCALE = 1_000  # milliseconds: chapters of up to 24 days fit the chapter track
 H264_LEVEL = "4.1"
 # The narration keeps the voice's own sample rate (22.05 kHz for the bundled voice): resampling
 # adds nothing to a speech track, and the fast AAC coder at that rate encodes two minutes of
@@ -164,6 +167,11 @@ def assemble_args(inputs: MuxInputs, out: Path) -> list[str]:
         "-map_metadata", "2",
         "-metadata", f"title={inputs.title}",
         "-metadata:s:a:0", "language=eng",
+        # The chapter track (the QuickTime chapters Apple players show) is timed in the movie
+        # timescale, which ffmpeg otherwise makes the common multiple of every track's (441 MHz
+        # with 90 kHz video, 22.05 kHz sound and mov_text): a chapter longer than 4.9 s then
+        # overflows, the track is dropped and its "chap" references point at nothing.
+        "-movie_timescale", str(MOVIE_TIMESCALE),
         "-movflags", "+faststart",
         "-f", "mp4", str(out),
     ]  # fmt: skip

@@ -19,10 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from vividly_ray.domain.blobs import BlobStore
-from vividly_ray.domain.errors import StageFailed
+from vividly_ray.domain.errors import BlobNotFound, StageFailed
 
 # The metadata kind that accompanies an entry of each kind (written after it).
-METADATA_KINDS = {"audio": "audio-timings", "segments": "segment-meta"}
+METADATA_KINDS = {
+    "audio": "audio-timings",
+    "segments": "segment-meta",
+    "assembled": "assembled-meta",
+}
+# Kinds whose entry is several blobs, one per suffix (an assembled video and its side files).
+ENTRY_SUFFIXES = {"assembled": (".mp4", ".vtt", ".srt", ".jpg")}
+# ``cache/<LINKS>/<segment stem>/<entry key>``: an empty blob per (scene segment, assembled
+# video made from it), so evicting a scene evicts every video that contains it. A segment's key
+# covers its narration's, so the segment stands for the whole scene.
+LINKS = "assembled-by"
 # Writes refused for want of space: the disk is full, or the quota spent.
 _OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -50,17 +60,51 @@ def content_key(*parts: Any) -> str:
 def evict(blobs: BlobStore, blob_key: str) -> int:
     """Remove a cache entry (``cache/<kind>/ab/<key><suffix>``) and its metadata; returns how
     many blobs went. The metadata goes first: its presence is what marks an entry whole, so a
-    reader never finds metadata without the blob it describes."""
+    reader never finds metadata without the blob it describes.
+
+    Evicting a scene's segment also evicts every assembled video made from it (found through
+    its link blobs), so no delivered video outlives one of its scenes in the cache.
+    """
     parts = blob_key.split("/")
     if len(parts) != 4 or parts[0] != "cache":
         raise ValueError(f"not a cache entry: {blob_key!r}")
     kind, stem = parts[1], parts[3].split(".", 1)[0]
     removed = 0
+    links: list[str] = []
     meta_kind = METADATA_KINDS.get(kind)
     if meta_kind is not None:
-        removed += blobs.delete(ContentCache.blob_key(meta_kind, stem, ".json"))
-    removed += blobs.delete(blob_key)
+        meta_key = ContentCache.blob_key(meta_kind, stem, ".json")
+        if kind in ENTRY_SUFFIXES:
+            links = _entry_links(blobs, meta_key)
+        removed += blobs.delete(meta_key)
+    suffixes = ENTRY_SUFFIXES.get(kind)
+    if suffixes is None:
+        removed += blobs.delete(blob_key)
+    else:
+        for suffix in suffixes:
+            removed += blobs.delete(ContentCache.blob_key(kind, stem, suffix))
+    for link in links:
+        removed += blobs.delete(link)
+    if kind == "segments":
+        for link in list(blobs.list_keys(f"cache/{LINKS}/{stem}/")):
+            removed += evict(blobs, ContentCache.blob_key("assembled", link.rsplit("/", 1)[1], ""))
+            removed += blobs.delete(link)
     return removed
+
+
+def _entry_links(blobs: BlobStore, meta_key: str) -> list[str]:
+    """The link blobs an entry's metadata lists (none when the metadata is gone)."""
+    try:
+        meta = json.loads(blobs.get_bytes(meta_key).decode("utf-8"))
+    except BlobNotFound:
+        return []
+    return [str(key) for key in meta.get("links", [])]
+
+
+def link_key(scene_blob_key: str, entry_key: str) -> str:
+    """The link blob that ties an assembled video (``entry_key``) to one of its scene blobs."""
+    stem = scene_blob_key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return f"cache/{LINKS}/{stem}/{entry_key}"
 
 
 class ContentCache:

@@ -38,10 +38,11 @@ _GLUED_HEADING = re.compile(
 # A textbook talking about itself ("In Earth, Moon, and Sky, we discuss ... in more detail",
 # "With these facts in mind, let us ask ...") says nothing about the topic once read aloud.
 _SELF_REFERENCE = re.compile(
-    r"\b(?:let us|we (?:will |shall |now |next )?(?:discuss|discussed|describe|described|"
-    r"explore|explored|examine|examined|return|returned|turn|consider|considered)|as we (?:saw|"
-    r"have seen|noted|discussed|will see|learned)|we (?:will|shall) (?:see|learn|look)|"
-    r"in (?:more|greater) detail|(?:later|earlier|previously) in this (?:book|text))\b",
+    r"\b(?:let us|let[\u2019']s (?:briefly |now |next )?(?:review|look|examine|consider|turn|see)"
+    r"|we (?:will |shall |now |next )?(?:discuss|discussed|describe|described|explore|explored"
+    r"|examine|examined|return|returned|turn|consider|considered)|we (?:will|shall) (?:see|learn"
+    r"|look|show)"
+    r"|in (?:more|greater) detail|(?:later|earlier|previously) in this (?:book|text))\b",
     re.IGNORECASE,
 )
 # A sentence ending on a preposition lost the figure or link it pointed at ("look at ... in.").
@@ -61,10 +62,20 @@ def max_sentence_words(grade: Grade) -> int:
 _DASHED_ASIDE = re.compile(r"\s*\u2014[^\u2014]{1,120}\u2014\s*")
 
 
+# "As we shall show, the seasons are caused by ..." states its fact without the signpost.
+_SIGNPOST = re.compile(
+    r"^As we (?:saw|have seen|noted|discussed|will see|learned|shall show|will show)[^,]{0,80},\s*"
+)
+
+
 def light_edit(sentence: str) -> str:
-    """Drop parenthetical and dashed asides and tidy the spacing they leave."""
+    """Drop parenthetical and dashed asides and an opening signpost ("As we saw in ..., ") and
+    tidy the spacing they leave."""
     previous = None
     text = _DASHED_ASIDE.sub(" ", sentence)
+    without = _SIGNPOST.sub("", text)
+    if without != text and without:
+        text = without[:1].upper() + without[1:]
     while previous != text:  # nested brackets come out from the inside
         previous, text = text, _PARENTHETICAL.sub("", text)
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
@@ -105,11 +116,13 @@ def narratable(sentence: str) -> bool:
     return not sentence.endswith(":")
 
 
+_CONCLUDING = ("thus", "hence")  # a conclusion drawn from the sentence before
 # Words that open a sentence by pointing back at the one before ("These areas are called
 # the poles"): such a sentence means nothing once that one is gone.
 _REFERRING_OPENERS = frozenset(
     ("this", "these", "that", "those", "it", "its", "they", "them", "their", "such")
     + ("he", "she", "his", "her")
+    + _CONCLUDING
 )
 
 
@@ -118,6 +131,12 @@ def refers_back(sentence: str) -> bool:
     and the like are caught by ``narratable`` already)."""
     first = sentence.split(maxsplit=1)[0].strip("\"'\u201c,").lower() if sentence else ""
     return first in _REFERRING_OPENERS
+
+
+def concludes(sentence: str) -> bool:
+    """Whether a sentence opens by concluding from the one before ("Thus, Mars has seasons")."""
+    first = sentence.split(maxsplit=1)[0].strip("\"'\u201c,").lower() if sentence else ""
+    return first in _CONCLUDING
 
 
 def edited_sentences(text: str, grade: Grade) -> list[tuple[str, str]]:

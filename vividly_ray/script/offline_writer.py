@@ -20,7 +20,7 @@ from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.planning import Section, plan_sections
 from vividly_ray.script.question_type import plan_for
 from vividly_ray.script.scenes import Framing, assemble, reserved_titles
-from vividly_ray.script.selection import candidates, key_terms, lead_idea, on_topic
+from vividly_ray.script.selection import candidates, core_tokens, key_terms, lead_idea, on_topic
 from vividly_ray.script.titles import running_text
 
 STAGE = "generating_script"
@@ -125,7 +125,8 @@ class OfflineScriptWriter:
             known=known,
         )
         lead = lead_idea(pool)
-        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds, lead)
+        core = core_tokens(topic)
+        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds, lead, core)
         return add_check_scene(assemble(framing, sections))
 
 

@@ -7,7 +7,8 @@ that adds the most value per second of narration while the estimated length stay
 target plus a small margin. Defining a key term is worth most the first time, so the plan covers
 more of a document's vocabulary before it adds examples. The lead idea (the question's direct
 answer) opens the lesson; the other concept scenes keep the documents' own order, so the
-explanation flows as the authors wrote it.
+explanation flows as the authors wrote it. Finally a two-sentence scene that explains nothing
+beyond the topic joins a neighbour from its document (``merge_short``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from dataclasses import dataclass
 
 from vividly_ray.script.editing import refers_back
 from vividly_ray.script.selection import Candidate, Sentence
+from vividly_ray.script.terms import read, term_key
 
 MIN_CONCEPTS = 3
 MAX_CONCEPTS = 8
+SHORT_SCENE = 2  # sentences; a planned scene this short joins a neighbour from its document
+MAX_SCENE_SENTENCES = 7  # no such join makes a scene longer than this
 MAX_IDEAS = 12  # ideas beyond the scene maximum share a scene with a neighbour
 TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
 REPEATED_DEFINITION = 0.8  # what a second definition of the same term loses
@@ -207,11 +211,69 @@ class _Planner:
 
 
 def plan_sections(
-    pool: Sequence[Candidate], estimate: Estimate, target: float, lead: int | None = None
+    pool: Sequence[Candidate],
+    estimate: Estimate,
+    target: float,
+    lead: int | None = None,
+    topic: frozenset[str] = frozenset(),
 ) -> list[Section]:
     """The concept sections whose script's estimated length is nearest ``target`` seconds; the
-    ``lead`` idea, when given, is always in and opens the lesson."""
+    ``lead`` idea, when given, is always in and opens the lesson. Short scenes that explain
+    nothing beyond the ``topic`` tokens then join a neighbour (``merge_short``)."""
     if not pool:
         return []
     planner = _Planner(pool, estimate, target, lead)
-    return sections(pool, planner.grow(planner.seed()), lead, planner.most)
+    plan = planner.grow(planner.seed())
+    planned = sections(pool, plan, lead, planner.most)
+    return merge_short(planned, topic, keep_first=lead is not None and lead in plan)
+
+
+def _own_term(section: Section, topic: frozenset[str]) -> bool:
+    """Whether a section explains a term of its own, beyond the topic ("condensation")."""
+    for sentence in section.sentences:
+        reading = read(sentence)
+        if reading.term and reading.defines and not set(term_key(reading.term)) <= topic:
+            return True
+    return False
+
+
+def merge_short(
+    parts: list[Section], topic: frozenset[str] = frozenset(), keep_first: bool = False
+) -> list[Section]:
+    """A planned scene of at most ``SHORT_SCENE`` sentences that explains no term beyond the
+    ``topic`` tokens joins a neighbouring scene from the same document (the shorter neighbour,
+    the earlier on a tie) while the video keeps its minimum of scenes: one fuller scene reads
+    better than a two-sentence aside, while a step such as "condensation" keeps its own. With
+    ``keep_first``, the opening scene (the direct answer) stays as it is. The sentences and
+    their order stay as planned, so the narration is the same length."""
+    first_free = 1 if keep_first else 0
+
+    def partner(i: int) -> int | None:
+        options = [
+            j
+            for j in (i - 1, i + 1)
+            if first_free <= j < len(parts)
+            and parts[j].source_ids == parts[i].source_ids
+            and len(parts[i].sentences) + len(parts[j].sentences) <= MAX_SCENE_SENTENCES
+        ]
+        return min(options, key=lambda j: (len(parts[j].sentences), j), default=None)
+
+    parts = list(parts)
+    while len(parts) > MIN_CONCEPTS:
+        short = [
+            (i, j)
+            for i in range(first_free, len(parts))
+            if len(parts[i].sentences) <= SHORT_SCENE
+            and not _own_term(parts[i], topic)
+            and (j := partner(i)) is not None
+        ]
+        if not short:
+            break
+        i, j = min(short, key=lambda pair: (len(parts[pair[0]].sentences), pair[0]))
+        low = min(i, j)
+        first, second = parts[low], parts[low + 1]
+        joined = first.sentences + second.sentences
+        parts[low : low + 2] = [
+            Section(first.source_ids, joined, first.originals + second.originals)
+        ]
+    return parts

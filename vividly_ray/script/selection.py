@@ -5,7 +5,8 @@ A key idea is a paragraph of an on-topic passage (a long paragraph is cut into p
 floor (a share of the best passage's score) never get in, so a short library gives a short honest
 script instead of padding. Sentences that define one of the document's key terms are worth most,
 examples and asides least; a sentence that names a term is always kept with the sentence that
-explains it, and no scene ends on a sentence that only announces what comes next.
+explains it, and no scene ends on a sentence that only announces what comes next. An idea from
+outside the best documents that opens on a term far from the topic (``close_tokens``) is left out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from vividly_ray.library.passages import passage_position
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import summarize
 from vividly_ray.script.editing import (
+    concludes,
     edited_sentences,
     grade_excess,
     narration_sentences,
@@ -38,7 +40,6 @@ RELEVANCE_FLOOR = 0.6  # a passage scoring under this share of the best one is o
 MAX_IDEA_SENTENCES = 5  # a longer paragraph is cut into parts of about equal size
 ANSWER_WEIGHT = 0.5  # what giving the question's kind of answer adds to a sentence
 GRADE_EXCESS_WEIGHT = 0.08  # what each grade of reading level above the student's costs
-OTHER_SUBJECT_COST = 0.8  # what explaining a term far from the topic costs a sentence
 GRADE_FIT_UP_TO = 8  # older students read textbook sentences as written
 # Verbs and question words left in a topic phrase ("magnets work", "stars form"): they name no
 # part of the topic, so a passage sharing only them is not about it.
@@ -48,6 +49,9 @@ _QUESTION_WORDS = frozenset(
         "matter matters important use used do does get become"
     )
 )
+
+# Words of how a question is asked, not of what it asks about ("how do we know ...").
+_ASKING_WORDS = frozenset(tokenize("know explain tell describe learn understand happen why"))
 
 Key = tuple[str, ...]  # a term as search tokens
 
@@ -100,6 +104,12 @@ class Candidate:
                 if later and not explained:
                     wanted.add(later[0])
                     pending.append(later[0])
+            # "Thus, Mars has seasons" says nothing without the sentence it concludes from.
+            if sentence.order > 0 and concludes(sentence.text):
+                before = sentence.order - 1
+                if before not in wanted and before not in chosen:
+                    wanted.add(before)
+                    pending.append(before)
         return wanted - chosen
 
     def pick(self, count: int) -> tuple[Sentence, ...]:
@@ -178,7 +188,8 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     relevance = len(topic & set(tokens)) / len(topic) if topic else 0.0
     score = 0.3 * relevance + 0.3 * readability(text, material.grade).ease
     topical = not material.core or bool(material.core & set(tokens))
-    # It may name the topic and still be about another subject ("... called an accretion disk").
+    # It may name the topic and still be about another subject ("... called an accretion disk"):
+    # the term it explains is then neither the topic nor close to it.
     elsewhere = bool(key and material.close and not set(key) & material.close)
     topical = topical and not elsewhere
     # An overview that names several of the question's own words answers it too ("Water
@@ -198,7 +209,6 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     )
     score += 0.15 * min(3, len(said)) + (0.25 if order == 0 else 0.0)
     score -= 0.6 if is_example(text) and not reading.defines else 0.0
-    score -= OTHER_SUBJECT_COST if elsewhere else 0.0
     # A sentence whose bullet reads as a complete phrase makes a better slide.
     clean = not bullet_problems(summarize(text, known=material.known).text, text)
     score += 0.15 if clean else 0.0
@@ -281,17 +291,29 @@ def head_token(topic: str) -> str:
     return found[-1] if found else ""
 
 
-def idea_relevance(texts: Sequence[str], core: frozenset[str], head: str = "") -> float:
+FOCUS_WEIGHT = 0.4  # of an idea's relevance, when the question asks about more than its topic
+
+
+def idea_relevance(
+    texts: Sequence[str], core: frozenset[str], head: str = "", focus: frozenset[str] = frozenset()
+) -> float:
     """How much of an idea is about the topic: the share of the topic's tokens it names (the
-    head noun counting most) and the share of its sentences that name any, averaged."""
+    head noun counting most) and the share of its sentences that name any, averaged. ``focus``
+    holds the question's other content words ("far", "distance" for how far away the stars
+    are): when given, the share of sentences naming one of them weighs in too."""
     if not core or not texts:
         return 1.0
-    said = [core & set(tokenize(text)) for text in texts]
+    tokens = [set(tokenize(text)) for text in texts]
+    said = [core & found for found in tokens]
     named = set().union(*said)
     share = len(named) / len(core)
     if head and len(core) > 1:
         share = 0.6 * (head in named) + 0.4 * len(named - {head}) / (len(core) - 1)
-    return 0.5 * share + 0.5 * sum(1 for s in said if s) / len(texts)
+    relevance = 0.5 * share + 0.5 * sum(1 for s in said if s) / len(texts)
+    if not focus or relevance == 0.0:
+        return relevance
+    focused = sum(1 for found in tokens if found & focus) / len(texts)
+    return (1 - FOCUS_WEIGHT) * relevance + FOCUS_WEIGHT * focused
 
 
 def candidates(
@@ -322,6 +344,9 @@ def candidates(
     top = max(r.score for r in passages)
     terms = frozenset(term.lower() for term in known)
     close = close_tokens(passages, core, terms) if core else frozenset()
+    best = best_documents(passages)
+    # The question's content words beyond its topic: what it asks about the topic.
+    focus = frozenset(query) - core - _QUESTION_WORDS - _ASKING_WORDS if core else frozenset()
     material = _Material(
         terms,
         _uses(passages, terms),
@@ -340,11 +365,15 @@ def candidates(
         start = passage_position(passage.passage_id)
         for part, edited in enumerate(_ideas(passage.text, grade)):
             texts = [text for text, _ in edited]
-            relevance = idea_relevance(texts, core, head)
+            relevance = idea_relevance(texts, core, head, focus)
             if relevance == 0.0 and passage.source_id not in about:
                 continue  # shares a passage with the topic, says nothing about it
-            if close and not opens_on_topic(texts[0], close, terms):
-                continue  # its opening names another subject ("an accretion disk")
+            if (
+                close
+                and passage.source_id not in best
+                and not opens_on_topic(texts[0], close, terms)
+            ):
+                continue  # another document's idea that opens on another subject
             sentences = tuple(
                 _sentence(text, order, material, source)
                 for order, (text, source) in enumerate(edited)
@@ -368,13 +397,18 @@ def candidates(
 BEST_DOCUMENTS = 3  # the documents of this many best passages define the topic's close terms
 
 
+def best_documents(passages: Sequence[RetrievedPassage]) -> frozenset[str]:
+    """The documents of the ``BEST_DOCUMENTS`` best passages: the ones that answer best."""
+    ranked = sorted(passages, key=lambda r: -r.score)
+    return frozenset(r.passage.source_id for r in ranked[:BEST_DOCUMENTS])
+
+
 def close_tokens(
     passages: Sequence[RetrievedPassage], core: frozenset[str], known: frozenset[str]
 ) -> frozenset[str]:
     """The topic's core tokens and those of the terms its best passages' documents explain
     ("axis" and "equinox" for the seasons): the words a sentence about the topic uses."""
-    ranked = sorted(passages, key=lambda r: -r.score)
-    best = set(dict.fromkeys(r.passage.source_id for r in ranked[:BEST_DOCUMENTS]))
+    best = best_documents(passages)
     found = set(core)
     for retrieved in passages:
         if retrieved.passage.source_id not in best:

@@ -6,6 +6,10 @@ Only edits that cannot change what a sentence claims are made:
   is called a pole." -> two sentences); a comma list ("oceans, lakes, and rivers") is never split;
 - a closing ", which ..." clause that only adds a remark is dropped from a long sentence, unless
   it names a term ("..., which is called ...");
+- an appositive, ", a/an/the ..." after a noun, is dropped when what is left is still a full
+  sentence ("Jupiter, the largest planet, has dozens of moons." -> "Jupiter has dozens of
+  moons."), unless it names a term ("..., a process called transpiration") or a thing ("our
+  star, the Sun"), belongs to a list, or a relative clause follows it;
 - a word is replaced by a common synonym only from ``SYNONYMS``, a short hand-written list of
   words that mean the same in any context ("approximately" -> "about").
 Parenthetical and dashed asides are dropped earlier (``editing.light_edit``). The writer records
@@ -18,6 +22,7 @@ import re
 
 from vividly_ray.domain.models import Grade
 from vividly_ray.library.text import word_set
+from vividly_ray.script.vocabulary import PREPOSITIONS, SUBORDINATORS
 
 # Hand-written: each word means the same as its replacement wherever it appears.
 SYNONYMS: dict[str, str] = {
@@ -71,6 +76,11 @@ _CLAUSE_JOIN = re.compile(r",\s+(and|but|so)\s+(?=\S)")
 _WHICH_REMARK = re.compile(r",\s+which\s+[^,;]+([.!?])$")
 _NAMES_A_TERM = re.compile(r"\b(?:called|known as|named|termed)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]+")
+_APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+([^,;.!?]+?)(?:,\s+|([.!?])$)", re.IGNORECASE)
+APPOSITIVE_MAX_WORDS = 10
+_LIST_WORDS = word_set("and or nor")
+_RELATIVE = word_set("which who whom whose where that")
+_OPENERS = PREPOSITIONS | SUBORDINATORS
 
 
 def simplified_for(grade: Grade) -> bool:
@@ -115,6 +125,31 @@ def drop_which_remark(sentence: str, limit: int) -> str:
     return f"{head}{match.group(1)}" if len(head.split()) >= 5 else sentence
 
 
+def drop_appositive(sentence: str) -> str:
+    """``sentence`` without an appositive after a noun ("Jupiter, the largest planet, has dozens
+    of moons."), when the rest is a full sentence of at least five words. An appositive that
+    names a term ("a process called transpiration") or a thing ("our star, the Sun"), a list
+    ("rivers, the lakes, and oceans") and an opening phrase ("In winter, the days are short")
+    stay."""
+    match = _APPOSITIVE.search(sentence)
+    if match is None or _NAMES_A_TERM.search(match.group(1)):
+        return sentence
+    head, tail = sentence[: match.start()], sentence[match.end() :]
+    head_words = head.split()
+    if (
+        len(match.group(1).split()) > APPOSITIVE_MAX_WORDS
+        or "," in head
+        or not head_words
+        or head_words[0].lower() in _OPENERS
+        or head_words[-1].lower() in _LIST_WORDS
+        or any(word[:1].isupper() for word in match.group(1).split())  # a name: "the Sun"
+        or (tail.split()[:1] and tail.split()[0].lower() in _LIST_WORDS | _RELATIVE)
+    ):
+        return sentence
+    joined = f"{head}{match.group(2)}" if match.group(2) else f"{head} {tail}"
+    return joined if len(joined.split()) >= 5 else sentence
+
+
 def plain_words(sentence: str) -> str:
     """Listed words replaced by their common synonyms (a capitalised name is left alone)."""
 
@@ -139,5 +174,5 @@ def simplify(sentence: str, grade: Grade, limit: int) -> list[str]:
     found: list[str] = []
     for part in split_semicolons(sentence):
         for clause in split_clauses(part):
-            found.append(plain_words(drop_which_remark(clause, limit)))
+            found.append(plain_words(drop_appositive(drop_which_remark(clause, limit))))
     return found

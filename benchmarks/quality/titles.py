@@ -9,9 +9,14 @@ curly apostrophes made straight):
 3. it holds request wording: "include", "including", "video", "minute(s)", "diagram(s)",
    "please", "students", "explain(ing)";
 4. its last word cannot end a name: an article, preposition, conjunction, auxiliary, a
-   possessive ("Newton's"), or a verb left from the question ("Lever Work", "Rainbows Form")
-   unless "How", "Why" or "What" comes before it in the title ("Light and How Rainbows Form");
-   a capital "A" after a capitalised word is a name ("Alpha Centauri A"), not an article;
+   possessive ("Newton's"), or a verb left from the question ("Lever Work", "Rainbows Form",
+   "Ball fall"): a common question verb, or the last word of a do-question's subject-and-verb
+   clause ("how/why/what do/does/can ..." up to its first preposition or the end: "fall" in
+   "Why does a ball fall to the ground?"), unless "How", "Why" or
+   "What" comes before it in the title ("Light and How Rainbows Form");
+   a capital "A" after a capitalised word is a name ("Alpha Centauri A"), not an article; a
+   how/why/what clause in statement order may end with a preposition or an auxiliary ("What
+   Comets Are Made Of", "How We Know How Far Away Stars Are");
 5. it is longer than eight words; or
 6. it copies the question: its words are the question's words in order starting at the
    question's second or third word, and a word left out is a question word or an auxiliary
@@ -51,6 +56,28 @@ def title_words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("\u2019", "'"))
 
 
+_DO = word_set("do does did can could will would should")
+_DETERMINERS = word_set("a an the our your their its")
+_PREPOSITIONS = word_set("in on to into through from at by for with of over under")
+
+
+def question_verbs(question: list[str]) -> set[str]:
+    """The base-form verbs a do-question asks about: "why does a ball fall to the ground" ->
+    {"fall"}; "how does an electric circuit work" -> {"work"}."""
+    if len(question) < 4 or question[0] not in QUESTION_WORDS or question[1] not in _DO:
+        return set()
+    rest = question[2:]
+    if rest[0] in _DETERMINERS:
+        rest = rest[1:]
+    clause = []
+    for word in rest:
+        if word in _PREPOSITIONS or word in _DETERMINERS:
+            break
+        clause.append(word)
+    # The clause's last word, before the first preposition or the end, ends its verb phrase.
+    return {clause[-1]} if len(clause) >= 2 else set()
+
+
 def _copies_question(words: list[str], question: list[str]) -> str | None:
     if len(words) >= 2:
         for skip in (1, 2):
@@ -75,9 +102,15 @@ def chopped_title_reasons(title: str, question: str = "") -> list[str]:
         reasons.append("request wording: " + ", ".join(request))
     last = words[-1]
     dangling = last in OPEN_ENDINGS or last in AUXILIARIES or last.endswith("'s")
-    if dangling and not ends_with_name(title.split()):
+    # "What Comets Are Made Of" is a clause in statement order, which may end so.
+    clause = len(words) > 2 and words[0] in QUESTION_WORDS and words[1] not in AUXILIARIES
+    if dangling and not clause and not ends_with_name(title.split()):
         reasons.append(f"ends with the dangling word {last!r}")
-    elif last in VERB_REMNANTS and not {"how", "why", "what"} & set(words[:-1]):
+    elif (last in VERB_REMNANTS or last in question_verbs(title_words(question))) and not {
+        "how",
+        "why",
+        "what",
+    } & set(words[:-1]):
         reasons.append(f"ends with {last!r}, a verb left from the question")
     if len(words) > MAX_TITLE_WORDS:
         reasons.append(f"{len(words)} words (more than {MAX_TITLE_WORDS})")

@@ -56,3 +56,21 @@ def test_a_short_lesson_or_too_few_answers_gets_no_check() -> None:
     script = _script(3)
     two = Script(script.title, script.grade, 180.0, script.scenes[:3] + script.scenes[4:], ())
     assert add_check_scene(two) == two
+
+
+def test_dates_and_statements_about_key_terms_fill_the_check() -> None:
+    scenes = (
+        _scene(0, SceneKind.TITLE, "Let's explore momentum."),
+        _scene(1, SceneKind.CONCEPT, "Momentum is conserved in every type of collision."),
+        _scene(2, SceneKind.CONCEPT, "The spring equinox arrives around March 20."),
+        _scene(3, SceneKind.CONCEPT, "Generally, friction is a force that slows things down."),
+        _scene(4, SceneKind.RECAP, "Let's review what we learned."),
+    )
+    script = add_check_scene(Script("Momentum", Grade(8), 180.0, scenes, ()))
+    assert [c.question for c in script.checks] == [
+        "Is momentum conserved in every type of collision?",
+        "When does the spring equinox arrive?",
+        "What is friction?",
+    ]
+    for question in script.checks:
+        assert question.answer in script.scenes[question.scene_index].narration

@@ -2,14 +2,21 @@
 
 Every question is made from a sentence the lesson has already narrated, by fixed rules, and its
 answer is that sentence:
-- a definition ("Water stored beneath the ground is called groundwater.") asks
-  "What is groundwater?" (from the script's glossary, so the term is one the lesson teaches);
+- a definition ("Water stored beneath the ground is called groundwater.", also after an
+  opening adverb: "Generally, friction is a force ...") asks "What is groundwater?" (from the
+  script's glossary, so the term is one the lesson teaches);
 - a cause ("Tides are caused mainly by the Moon's gravity.", "The real cause of the seasons is
   the tilt of Earth's axis.") asks "What causes tides?"; a "because" sentence whose main clause
   starts with a subject and an auxiliary ("Iron is magnetic because ...") asks "Why is iron
   magnetic?";
 - a measured fact ("Light travels at about 300,000 kilometers per second.") asks "How fast does
-  light travel?"; "X is about N km from Y" asks "How far is X from Y?".
+  light travel?"; "X is about N km from Y" asks "How far is X from Y?";
+- a date ("The spring equinox arrives around March 20.") asks "When does the spring equinox
+  arrive?";
+- failing enough of those, a statement about a key term of the lesson (a word of the video's
+  title, a glossary term or a concept scene's title) asks whether it holds: "Momentum is
+  conserved in every type of collision." asks "Is momentum conserved in every type of
+  collision?".
 The scene asks the three questions, says a pause line, then gives the answers; its visual lists
 the questions and shows each answer as its sentence is spoken. A lesson with fewer than three
 such sentences, or so short that the scene would take more than ``MAX_CHECK_SHARE`` of it, gets
@@ -66,6 +73,19 @@ _DISTANCE_UNITS = re.compile(
     r"\b(?:kilomet|km\b|miles?\b|meters?\b|metres?\b|light-years?|light years?|astronomical)",
     re.IGNORECASE,
 )
+_ARRIVES = re.compile(
+    r"^(?P<subject>(?:The |A |An )?[A-Z]?[\w' ]{1,40}?) "
+    r"(?P<verb>arrives|begins|starts|ends|happens|occurs|comes) (?:around|on|in|at|by) "
+    r"(?P<when>[^,]*?\b(?:\d{3,4}|January|February|March|April|May|June|July|August|September"
+    r"|October|November|December)\b[^,]*)\.$",
+)
+_STATEMENT = re.compile(
+    r"^(?P<subject>(?:The |A |An )?[A-Z][\w']*(?: [a-z][\w']+){0,3}) "
+    r"(?P<aux>is|are|can|will|must) (?P<rest>(?!called\b|not\b)[a-z].{2,}?)\.$",
+)
+_ADVERB_OPENING = re.compile(
+    r"^(?:[A-Z][a-z]+ly|In general), (?=[a-z])"
+)  # "Generally, friction is"
 _OPENING_CAPITAL = re.compile(r"^(?:The|A|An) ")
 
 
@@ -74,6 +94,7 @@ class _Found:
     question: str
     answer: str
     scene_index: int
+    statement: bool = False  # a yes-or-no question, asked after the others
 
 
 def _lower_opening(text: str) -> str:
@@ -122,6 +143,26 @@ def fact_question(sentence: str) -> str | None:
     return None
 
 
+def date_question(sentence: str) -> str | None:
+    """ "The spring equinox arrives around March 20." -> "When does the spring equinox arrive?" """
+    match = _ARRIVES.match(sentence.strip())
+    if match is None:
+        return None
+    verb = match.group("verb")
+    base = verb[:-2] if verb.endswith("es") and verb[-3] in "sx" else verb[:-1]
+    return f"When does {_lower_opening(match.group('subject'))} {base}?"
+
+
+def statement_question(sentence: str, key_words: frozenset[str]) -> str | None:
+    """ "Momentum is conserved in every type of collision." -> "Is momentum conserved in every
+    type of collision?", when the sentence's subject names one of the lesson's ``key_words``."""
+    match = _STATEMENT.match(sentence.strip())
+    if match is None or not set(tokenize(match.group("subject"))) & key_words:
+        return None
+    subject = _lower_opening(match.group("subject"))
+    return f"{match.group('aux').capitalize()} {subject} {match.group('rest')}?"
+
+
 def _answerable(sentence: str) -> bool:
     return (
         not refers_back(sentence)
@@ -134,23 +175,31 @@ def _found(script: Script) -> list[_Found]:
     """Every question the narration answers, scene by scene; facts before definitions."""
     concepts = [scene for scene in script.scenes if scene.kind is SceneKind.CONCEPT]
     defined = {entry.definition: entry.term for entry in script.glossary}
+    key_words = frozenset(
+        word
+        for text in [script.title, *(e.term for e in script.glossary), *(s.title for s in concepts)]
+        for word in tokenize(text)
+    )
     found: list[_Found] = []
+    statements: list[_Found] = []  # asked only when facts and definitions are too few
     for scene in concepts:
         facts, definitions = [], []
         for sentence in scene.narration:
             if not _answerable(sentence):
                 continue
-            question = fact_question(sentence)
-            term = defined.get(sentence) or _defined_term(sentence)
+            question = fact_question(sentence) or date_question(sentence)
+            term = defined.get(sentence) or _defined_term(_ADVERB_OPENING.sub("", sentence))
             if question:
                 facts.append(_Found(question, sentence, scene.index))
             elif term:
                 definitions.append(
                     _Found(definition_question(term, sentence), sentence, scene.index)
                 )
+            elif asked := statement_question(sentence, key_words):
+                statements.append(_Found(asked, sentence, scene.index, statement=True))
         # Short answers first: the pause scene repeats them.
         found += sorted(facts, key=_length) + sorted(definitions, key=_length)
-    return found
+    return found + sorted(statements, key=_length)
 
 
 def _length(item: _Found) -> int:
@@ -174,8 +223,10 @@ def choose_questions(script: Script) -> list[_Found]:
     found = _found(script)
     chosen: list[_Found] = []
     asked: set[tuple[str, ...]] = set()  # "What is a rainbow?" and "What are rainbows?" are one
-    for spread in (True, False):
+    for statement, spread in ((False, True), (False, False), (True, True), (True, False)):
         for item in found:
+            if item.statement is not statement:
+                continue
             scenes = {c.scene_index for c in chosen}
             if len(chosen) == QUESTIONS:
                 break

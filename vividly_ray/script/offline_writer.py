@@ -18,10 +18,11 @@ from vividly_ray.library.text import tokenize
 from vividly_ray.script.checks import add_check_scene
 from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.planning import Section, plan_sections
+from vividly_ray.script.question_title import statement_order
 from vividly_ray.script.question_type import plan_for
 from vividly_ray.script.scenes import Framing, assemble, reserved_titles
 from vividly_ray.script.selection import candidates, core_tokens, key_terms, lead_idea, on_topic
-from vividly_ray.script.titles import running_text
+from vividly_ray.script.titles import running_text, title_case
 
 STAGE = "generating_script"
 
@@ -55,23 +56,34 @@ def proper_words(texts: Sequence[str]) -> frozenset[str]:
 DOMINANT_SHARE = 0.6  # of the candidate sentences, for a document to lend the video its title
 
 
+_QUOTES = ('"', "\u201c", "\u201d", "\u2018")
+
+
 def _title(
     topic: str,
     documents: Sequence[tuple[SourceDocument, float]],
     proper: frozenset[str],
+    question: str = "",
 ) -> tuple[str, str]:
     """The script title and how it reads in a sentence.
 
+    A how, why or "what is X made of" question names its topic best in statement order
+    ("How Rockets Move in Space", ``question_title``); that is the title whenever it can be made.
     ``documents`` are the lesson's sources with the share of its candidate sentences each
     supplies, largest first. The title is a document's title when that names the topic: it holds
     half the topic's words, or one of them while the document supplies most of the lesson, or
     one of them while the topic is a clause left over from the question ("lever make work
-    easier"), which names nothing on its own. Otherwise it is the topic in the student's words.
+    easier"), which names nothing on its own. A heading in quotation marks (The "Long-Haired"
+    Comets) is the book's wordplay, not a name, and is never the title. Otherwise it is the topic
+    in the student's words.
     """
+    in_order = statement_order(question) if question else None
+    if in_order:
+        return title_case(in_order, proper), in_order[:1].lower() + in_order[1:]
     wanted = set(tokenize(topic))
     for document, share in documents:
         shared = wanted & set(tokenize(document.title))
-        if not shared:
+        if not shared or any(mark in document.title for mark in _QUOTES):
             continue
         if len(shared) * 2 >= len(wanted) or share >= DOMINANT_SHARE or len(wanted) > 2:
             return document.title, running_text(document.title, proper)
@@ -112,7 +124,7 @@ class OfflineScriptWriter:
         shares = Counter(candidate.source_id for candidate in pool)
         order = sorted(shares, key=lambda source: -shares[source])
         documents = [(sources[i], shares[i] / len(pool)) for i in order if i in sources]
-        title, phrase = _title(topic, documents, proper)
+        title, phrase = _title(topic, documents, proper, request.effective_question)
         framing = Framing(
             title=title,
             phrase=phrase,

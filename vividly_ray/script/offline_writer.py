@@ -20,7 +20,7 @@ from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.planning import Section, plan_sections
 from vividly_ray.script.question_title import statement_order
 from vividly_ray.script.question_type import plan_for
-from vividly_ray.script.scenes import Framing, assemble, reserved_titles
+from vividly_ray.script.scenes import Assembler, Framing, assemble, reserved_titles
 from vividly_ray.script.selection import candidates, core_tokens, key_terms, lead_idea, on_topic
 from vividly_ray.script.titles import running_text, title_case
 
@@ -53,6 +53,7 @@ def proper_words(texts: Sequence[str]) -> frozenset[str]:
     return frozenset(names | {word.replace("\u2019", "'") for word in names})
 
 
+SHORT_BAND = 0.08  # a lesson on the topic's own ideas may be this much short of the target
 DOMINANT_SHARE = 0.6  # of the candidate sentences, for a document to lend the video its title
 
 
@@ -136,21 +137,31 @@ class OfflineScriptWriter:
             reserved=reserved_titles(title, topic),
             known=known,
         )
-        lead = lead_idea(pool)
         core = core_tokens(topic)
-        sections = plan_sections(pool, _Estimate(framing), framing.target_seconds, lead, core)
+        estimate = _Estimate(framing)
+        target = framing.target_seconds
+        focused = [candidate for candidate in pool if candidate.on_subject]
+        if focused and len(focused) < len(pool):
+            # Neighbouring subjects only when the topic's own ideas cannot fill the length.
+            sections = plan_sections(focused, estimate, target, lead_idea(focused), core)
+            if estimate(sections) >= (1 - SHORT_BAND) * target:
+                return add_check_scene(assemble(framing, sections))
+        lead = lead_idea(focused)
+        lead = pool.index(focused[lead]) if focused and lead is not None else lead_idea(pool)
+        sections = plan_sections(pool, estimate, target, lead, core)
         return add_check_scene(assemble(framing, sections))
 
 
 class _Estimate:
-    """Estimated seconds of the script a plan would give, remembered per plan."""
+    """Estimated seconds of the script a plan would give, remembered per plan; the scripts
+    share the concept scenes of their common opening sections (``Assembler``)."""
 
     def __init__(self, framing: Framing) -> None:
-        self._framing = framing
+        self._assemble = Assembler(framing)
         self._seen: dict[tuple[Section, ...], float] = {}
 
     def __call__(self, sections: list[Section]) -> float:
         key = tuple(sections)
         if key not in self._seen:
-            self._seen[key] = script_seconds(add_check_scene(assemble(self._framing, sections)))
+            self._seen[key] = script_seconds(add_check_scene(self._assemble(sections)))
         return self._seen[key]

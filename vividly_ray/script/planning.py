@@ -29,6 +29,7 @@ MAX_IDEAS = 12  # ideas beyond the scene maximum share a scene with a neighbour
 TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
 REPEATED_DEFINITION = 0.8  # what a second definition of the same term loses
 IDEA_WORTH = 0.6  # what covering one more key idea is worth beyond its sentences
+ASIDE_WORTH = 0.25  # an idea on a neighbouring subject (``Candidate.on_subject``), relatively
 _WAITING_CHOICES = 4  # ideas, best first, that the next step may add
 _SEED_CHOICES = 10  # ideas considered for the opening plan when the best three are too long
 
@@ -136,11 +137,13 @@ def _answer_first(picked: tuple[Sentence, ...]) -> tuple[Sentence, ...]:
 
 
 def value(pool: Sequence[Candidate], plan: Plan) -> float:
-    """How much a plan teaches: its sentences' worth, a repeated definition counting less."""
+    """How much a plan teaches: its sentences' worth, a repeated definition counting less and an
+    idea on a neighbouring subject much less, so the plan goes deeper into the topic's own
+    ideas before it goes wider."""
     total = 0.0
     defined: set[tuple[str, ...]] = set()
     for candidate, picked in _picked(pool, plan):
-        weight = 0.5 + 0.5 * candidate.priority
+        weight = (0.5 + 0.5 * candidate.priority) * (1.0 if candidate.on_subject else ASIDE_WORTH)
         total += weight * IDEA_WORTH
         for sentence in picked:
             total += weight * sentence.score

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from vividly_ray.library.text import word_set
 from vividly_ray.script.vocabulary import (
@@ -211,8 +212,10 @@ def _lost_meaning(
     return False
 
 
+@lru_cache(maxsize=16384)
 def bullet_problems(bullet: str, sentence: str) -> tuple[str, ...]:
-    """What is wrong with ``bullet`` as a summary of ``sentence``; empty when nothing is."""
+    """What is wrong with ``bullet`` as a summary of ``sentence``; empty when nothing is
+    (remembered: planning asks again for the same sentences)."""
     problems: list[str] = []
     if len(bullet.split()) > HARD_BULLET_WORDS:
         problems.append(TOO_LONG)

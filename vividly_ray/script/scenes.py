@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vividly_ray.domain.models import Grade, Scene, SceneKind, Script, SourceDocument
 from vividly_ray.script.bullets import Summary, summarize
@@ -209,16 +209,21 @@ def credits_scene(index: int, sources: Sequence[SourceDocument]) -> Scene:
     )
 
 
-def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
-    """The whole script for planned concept sections."""
+def _title_book(framing: Framing) -> TitleBook:
     topics = frozenset({framing.phrase.lower(), framing.title.lower()})
-    book = TitleBook(framing.reserved, framing.known, framing.proper, topics=topics)
-    # The last scene drawn from a document may sum it up.
-    closing = [
+    return TitleBook(framing.reserved, framing.known, framing.proper, topics=topics)
+
+
+def _closing(sections: Sequence[Section]) -> list[bool]:
+    """Whether each section is the last drawn from its document: such a scene may sum it up."""
+    return [
         n + 1 == len(sections) or sections[n + 1].source_ids != section.source_ids
         for n, section in enumerate(sections)
     ]
-    built = [concept_scene(n + 1, s, framing, book, closing[n]) for n, s in enumerate(sections)]
+
+
+def _finish(framing: Framing, built: Sequence[tuple[Scene, ConceptTitle]]) -> Script:
+    """The script around its concept scenes: title, recap and credits."""
     concepts = [scene for scene, _ in built]
     titles = [title for _, title in built]
     used = [
@@ -240,6 +245,49 @@ def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
         sources=tuple(used),
         glossary=build_glossary(concepts, framing.known),
     )
+
+
+def assemble(framing: Framing, sections: Sequence[Section]) -> Script:
+    """The whole script for planned concept sections."""
+    book = _title_book(framing)
+    closing = _closing(sections)
+    built = [concept_scene(n + 1, s, framing, book, closing[n]) for n, s in enumerate(sections)]
+    return _finish(framing, built)
+
+
+def _copy_book(book: TitleBook) -> TitleBook:
+    return replace(book, taken=set(book.taken), terms=list(book.terms), titles=set(book.titles))
+
+
+_Opening = tuple[tuple[Section, bool], ...]  # the first sections and whether each closes
+
+
+class Assembler:
+    """``assemble`` for many plans of one script, remembering the concept scenes of every
+    opening run of sections it has built: a scene's title depends only on the scenes before
+    it, so plans that share their first sections share those scenes. The scripts are the
+    ones ``assemble`` gives."""
+
+    def __init__(self, framing: Framing) -> None:
+        self.framing = framing
+        self._built: dict[_Opening, tuple[Scene, ConceptTitle, TitleBook]] = {}
+
+    def __call__(self, sections: Sequence[Section]) -> Script:
+        book = _title_book(self.framing)
+        closing = _closing(sections)
+        built: list[tuple[Scene, ConceptTitle]] = []
+        opening: _Opening = ()
+        for n, section in enumerate(sections):
+            opening = (*opening, (section, closing[n]))
+            seen = self._built.get(opening)
+            if seen is None:
+                scene, title = concept_scene(n + 1, section, self.framing, book, closing[n])
+                self._built[opening] = (scene, title, _copy_book(book))
+            else:
+                scene, title, after = seen
+                book = _copy_book(after)
+            built.append((scene, title))
+        return _finish(self.framing, built)
 
 
 def reserved_titles(*titles: str) -> frozenset[str]:

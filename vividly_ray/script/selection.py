@@ -6,7 +6,8 @@ floor (a share of the best passage's score) never get in, so a short library giv
 script instead of padding. Sentences that define one of the document's key terms are worth most,
 examples and asides least; a sentence that names a term is always kept with the sentence that
 explains it, and no scene ends on a sentence that only announces what comes next. An idea from
-outside the best documents that opens on a term far from the topic (``close_tokens``) is left out.
+outside the best documents that opens on a term far from the topic (``close_tokens``) is left out,
+and an idea on a neighbouring subject (``on_subject``) is marked so that planning takes it last.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Candidate:
     priority: float
     sentences: tuple[Sentence, ...]
     relevance: float = 1.0  # how much of the idea is about the question's topic, 0 to 1
+    on_subject: bool = True  # see ``on_subject``: False for a neighbouring subject
 
     def _closure(self, chosen: set[int], added: int) -> set[int]:
         """``added`` and the later sentences that explain the terms it names or mentions."""
@@ -343,7 +345,8 @@ def candidates(
         return []
     top = max(r.score for r in passages)
     terms = frozenset(term.lower() for term in known)
-    close = close_tokens(passages, core, terms) if core else frozenset()
+    nearby = close_terms(passages, terms) if core else frozenset()
+    close = frozenset(core).union(*nearby) if core else frozenset()
     best = best_documents(passages)
     # The question's content words beyond its topic: what it asks about the topic.
     focus = frozenset(query) - core - _QUESTION_WORDS - _ASKING_WORDS if core else frozenset()
@@ -356,6 +359,7 @@ def candidates(
         plan=plan or QuestionPlan(QuestionType.DEFINITION),
         close=close,
     )
+    titles = {source.source_id: source.title for source in retrieval.sources}
     document_rank: dict[str, int] = {}
     for retrieved in retrieval.passages:
         document_rank.setdefault(retrieved.passage.source_id, len(document_rank))
@@ -388,6 +392,9 @@ def candidates(
                     priority=retrieved.score / top * (0.7 + 0.3 * ease) * (0.4 + 0.6 * relevance),
                     sentences=sentences,
                     relevance=relevance,
+                    on_subject=on_subject(
+                        texts, titles.get(passage.source_id, ""), core | focus, nearby
+                    ),
                 )
             )
     ordered = sorted(found, key=lambda c: (c.document_rank, c.position, c.passage_id))
@@ -403,21 +410,48 @@ def best_documents(passages: Sequence[RetrievedPassage]) -> frozenset[str]:
     return frozenset(r.passage.source_id for r in ranked[:BEST_DOCUMENTS])
 
 
-def close_tokens(
-    passages: Sequence[RetrievedPassage], core: frozenset[str], known: frozenset[str]
-) -> frozenset[str]:
-    """The topic's core tokens and those of the terms its best passages' documents explain
-    ("axis" and "equinox" for the seasons): the words a sentence about the topic uses."""
+def close_terms(passages: Sequence[RetrievedPassage], known: frozenset[str]) -> frozenset[Key]:
+    """The terms (as search tokens) that the best passages' documents explain: "axis" and
+    "equinox" for the seasons."""
     best = best_documents(passages)
-    found = set(core)
+    found: set[Key] = set()
     for retrieved in passages:
         if retrieved.passage.source_id not in best:
             continue
         for sentence in narration_sentences(retrieved.passage.text, Grade(12)):
             reading = read(sentence, known)
             if reading.term and reading.defines:
-                found.update(term_key(reading.term))
-    return frozenset(found)
+                found.add(term_key(reading.term))
+    return frozenset(found - {()})
+
+
+def close_tokens(
+    passages: Sequence[RetrievedPassage], core: frozenset[str], known: frozenset[str]
+) -> frozenset[str]:
+    """The topic's core tokens and those of its close terms (``close_terms``): the words a
+    sentence about the topic uses."""
+    return frozenset(core).union(*close_terms(passages, known))
+
+
+SUBJECT_SHARE = 0.5  # of an idea's sentences, naming the topic or a close term
+
+
+def on_subject(
+    texts: Sequence[str], title: str, core: frozenset[str], close: frozenset[Key]
+) -> bool:
+    """Whether an idea stays on the topic: its section's title names a ``core`` token (of the
+    topic, or of what the question asks about it) or one of its ``close`` terms in full, or at
+    least half its sentences do. An idea of a section on another subject whose sentences mostly
+    speak of other things ("Ultraviolet, X-ray, and gamma-ray observations can be made only
+    from space" in a lesson on rockets) is a neighbouring subject."""
+
+    def names(text: str) -> bool:
+        tokens = tokenize(text)
+        return bool(core & set(tokens)) or any(mentions(tokens, key) for key in close)
+
+    if not texts or not core or names(title):
+        return True
+    return sum(1 for text in texts if names(text)) >= SUBJECT_SHARE * len(texts)
 
 
 def opens_on_topic(sentence: str, close: frozenset[str], known: Iterable[str] = ()) -> bool:
@@ -470,6 +504,7 @@ def _joined(first: Candidate, second: Candidate) -> Candidate:
         priority=max(first.priority, second.priority),
         sentences=tuple(replace(s, order=n) for n, s in enumerate(sentences)),
         relevance=max(first.relevance, second.relevance),
+        on_subject=first.on_subject or second.on_subject,
     )
 
 

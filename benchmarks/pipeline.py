@@ -53,6 +53,7 @@ CONCURRENT_QUESTIONS = (
     "What causes the seasons?",
 )
 TRACKER_EVENTS = 2000
+TRACKER_PIPELINES = 32
 
 # name -> (figure, comparison, threshold); the figure is read from the report's "figures".
 TARGETS: dict[str, tuple[str, str, float]] = {
@@ -170,7 +171,7 @@ def compute_figures(runs: Mapping[str, Any], cores: int) -> dict[str, Any]:
         one_minute_cpu = concurrent["cpu_s"] / max(1, concurrent["requests"])
         # A core-hour is 3600 CPU seconds: how many 1-minute videos it pays for.
         figures["videos_per_core_hour"] = ratio(3600.0, one_minute_cpu)
-    for name in ("tracker_events_per_s", "ray_startup_s", "peak_memory_gb"):
+    for name in ("tracker_events_per_s", "ray_startup_s", "peak_memory_gb", "peak_memory_rss_gb"):
         if name in runs:
             figures[name] = runs[name]
     return figures
@@ -296,34 +297,70 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def stack_rss_bytes(root: int | None = None) -> int:
-    """Resident memory of this process and every process under it (Ray's GCS, raylet,
+@dataclass(frozen=True)
+class StackMemory:
+    """Memory of a process tree: PSS (each shared page divided among the processes that map
+    it, so a page shared by the raylet and every worker counts once) and RSS (every mapped
+    page counted in each process that maps it)."""
+
+    pss: int
+    rss: int
+
+
+def _process_memory(pid: int, page: int) -> tuple[int, int] | None:
+    """(PSS, RSS) in bytes from ``smaps_rollup``; RSS stands in for PSS where it cannot be
+    read (another user's process, a kernel without it). None: the process is gone."""
+    try:
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+    except (OSError, IndexError, ValueError):
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024, rss
+    except (OSError, IndexError, ValueError):
+        pass
+    return rss, rss
+
+
+def stack_memory(root: int | None = None) -> StackMemory:
+    """Memory of this process (or ``root``) and every process under it (Ray's GCS, raylet,
     replicas and workers when Ray was started here)."""
     tree = _children()
     page = os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [root or os.getpid()]
+    pss = rss = 0
+    todo = [root or os.getpid()]
     while todo:
         pid = todo.pop()
         todo.extend(tree.get(pid, []))
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
+        found = _process_memory(pid, page)
+        if found is not None:
+            pss += found[0]
+            rss += found[1]
+    return StackMemory(pss, rss)
+
+
+def stack_rss_bytes(root: int | None = None) -> int:
+    """Resident memory of the tree, shared pages counted in every process that maps them."""
+    return stack_memory(root).rss
 
 
 class MemorySampler:
-    """Samples the stack's resident memory on a thread; ``peak`` is the largest sum seen."""
+    """Samples the stack's memory on a thread; ``peak`` is the largest PSS sum seen and
+    ``peak_rss`` the largest RSS sum."""
 
     def __init__(self, every_s: float = 0.25) -> None:
         self.peak = 0
+        self.peak_rss = 0
         self._every = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, stack_rss_bytes())
+            now = stack_memory()
+            self.peak = max(self.peak, now.pss)
+            self.peak_rss = max(self.peak_rss, now.rss)
             self._stop.wait(self._every)
 
     def __enter__(self) -> MemorySampler:
@@ -445,6 +482,7 @@ def run_baseline(settings: Any, request: Any, work: Path, cores: int) -> dict[st
             "moviepy": round(child["cpu_s"], 3),
         },
         "moviepy_peak_memory_gb": round(memory.peak / 1e9, 3),
+        "moviepy_peak_rss_gb": round(memory.peak_rss / 1e9, 3),
     }
 
 
@@ -483,11 +521,17 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
     )
 
 
-def tracker_throughput(stores: Any, intake: Any, count: int = TRACKER_EVENTS) -> float:
-    """Events per second written through the Tracker deployment, many writes in flight (as
-    several pipelines send them), for a request waiting on a clarification."""
+def tracker_throughput(
+    stores: Any, intake: Any, count: int = TRACKER_EVENTS, pipelines: int = TRACKER_PIPELINES
+) -> float:
+    """Events per second recorded through the production tracker client (the Dispatcher's
+    ``TrackerClient`` over the Tracker deployment, behind the pipeline's ``FencedTracker``),
+    with ``pipelines`` threads reporting scene events at once, for a request waiting on a
+    clarification. The clock stops once every event is persisted (the client flushed)."""
     from ray import serve
 
+    from actors.tracker import TrackerClient
+    from vividly_ray.service.dispatch import FencedTracker
     from vividly_ray.validation.limits import parse_request
 
     record, _ = intake.record(parse_request("Tell me about science", "5", "1"))
@@ -496,22 +540,21 @@ def tracker_throughput(stores: Any, intake: Any, count: int = TRACKER_EVENTS) ->
         if time.monotonic() > deadline:
             raise SystemExit("the tracker's request never asked for a clarification")
         time.sleep(0.05)
-    handle = serve.get_deployment_handle("Tracker", app_name="vividly")
+    client = TrackerClient(serve.get_deployment_handle("Tracker", app_name="vividly"))
+    tracker = FencedTracker(client, None)
     before = len(stores.requests.events(record.request_id, 0, limit=100_000))
+
+    def pipeline(number: int) -> None:
+        for i in range(number, count, pipelines):
+            tracker.progress(record.request_id, 0, "benchmark", details={"n": i})
+
+    threads = [threading.Thread(target=pipeline, args=(n,)) for n in range(pipelines)]
     started = time.perf_counter()
-    pending = []
-    for i in range(count):
-        pending.append(
-            handle.write.remote(
-                "progress",
-                (record.request_id, 0, "benchmark"),
-                {"details": {"n": i}, "event_type": "benchmark"},
-            )
-        )
-        if len(pending) >= 64:
-            pending.pop(0).result()
-    for response in pending:
-        response.result()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
     wall = time.perf_counter() - started
     written = len(stores.requests.events(record.request_id, 0, limit=100_000)) - before
     if written != count:
@@ -571,6 +614,37 @@ def run_service(
     return {"startup_s": round(runtime.startup_s, 3), "port": port}, runtime, stores, intake
 
 
+# The runs made in a process of their own, so the voice and library they load are not in the
+# stack's memory (nor their memory in its peak).
+SEPARATE_RUNS = ("baseline", "one_process")
+
+
+def _separate_run(kind: str, home: Path | None, request: Any, cores: int) -> dict[str, Any]:
+    from benchmarks.render_benchmark import run_sequential
+    from vividly_ray.settings import load_settings
+
+    if home is None:
+        raise SystemExit("--only needs --home")
+    settings = load_settings(home=home)
+    if kind == "one_process":
+        return run_sequential(settings, request)
+    work = home / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    return run_baseline(settings, request, work, cores)
+
+
+def in_subprocess(kind: str, home: Path, args: argparse.Namespace, minutes: int) -> dict[str, Any]:
+    """Run ``kind`` (one of ``SEPARATE_RUNS``) in a fresh Python process; its figures."""
+    command = [
+        sys.executable, "-m", "benchmarks.pipeline", "--only", kind, "--home", str(home),
+        "--question", args.question, "--grade", args.grade, "--minutes", str(minutes),
+        "--resolution", args.resolution,
+    ]  # fmt: skip
+    answer = subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
+    figures: dict[str, Any] = json.loads(answer.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--question", default="Explain the water cycle")
@@ -581,28 +655,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", type=Path, help="the timeline (default: beside --json)")
     parser.add_argument("--skip-baseline", action="store_true", help="no MoviePy run")
     parser.add_argument("--quick", action="store_true", help="a 1-minute main request")
+    parser.add_argument("--only", choices=SEPARATE_RUNS, help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from benchmarks.render_benchmark import run_sequential
-    from vividly_ray.settings import load_settings
     from vividly_ray.validation.limits import parse_request
 
     minutes = 1 if args.quick else args.minutes
     cores = os.cpu_count() or 1
     request = parse_request(args.question, args.grade, str(minutes), resolution=args.resolution)
+    if args.only:
+        # One run in a process of its own; its figures are the last line printed.
+        print(json.dumps(_separate_run(args.only, args.home, request, cores)))
+        return 0
     png = args.png or (args.json.with_suffix(".png") if args.json else Path("timeline.png"))
     runs: dict[str, Any] = {}
     tasks: list[Task] = []
     root = Path(tempfile.mkdtemp(prefix="vividly-pipeline-bench-"))
     try:
         if not args.skip_baseline:
-            work = root / "baseline-work"
-            work.mkdir()
-            runs["baseline"] = run_baseline(
-                load_settings(home=root / "baseline"), request, work, cores
-            )
+            runs["baseline"] = in_subprocess("baseline", root / "baseline", args, minutes)
             print(f"baseline: {runs['baseline']['wall_s']} s", file=sys.stderr)
-        runs["one_process"] = run_sequential(load_settings(home=root / "one"), request)
+        runs["one_process"] = in_subprocess("one_process", root / "one", args, minutes)
         print(f"one process: {runs['one_process']['wall_s']} s", file=sys.stderr)
 
         with MemorySampler() as memory:
@@ -629,6 +703,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 runtime.close()
         runs["peak_memory_gb"] = round(memory.peak / 1e9, 3)
+        runs["peak_memory_rss_gb"] = round(memory.peak_rss / 1e9, 3)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -144,6 +144,24 @@ def test_stack_memory_counts_this_process_and_waiting_helpers() -> None:
     assert wait_terminal(Requests(), "x").status.value == "completed"
 
 
+def test_stack_memory_counts_shared_pages_once_in_pss() -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)  # fmt: skip
+    try:
+        alone = pipeline.stack_memory(child.pid)
+        both = pipeline.stack_memory()
+    finally:
+        child.communicate(b"")
+    assert 0 < alone.pss <= alone.rss
+    # This process and its child: PSS is at most the RSS sum (shared pages count once), and
+    # the tree's figures include the child's.
+    assert both.pss <= both.rss and both.rss > alone.rss
+    assert pipeline.stack_memory(2**22 + 12345) == pipeline.StackMemory(0, 0)  # no such process
+
+
 def test_task_records_are_plain_json() -> None:
     task = Task("encode", 3, "SegmentEncoder a:9", 1.0, 2.0)
     assert json.loads(json.dumps(task.__dict__))["worker"] == "SegmentEncoder a:9"

@@ -13,6 +13,10 @@ Blob layout, beside the delivered files of the request (erasing them removes it 
     videos/<id>/stream/init-<sha256/16>.mp4   an init section, shared by scenes whose bytes match
     videos/<id>/stream/scene-<nnn>.m4s    one scene's media
 
+Each part is also kept in the content cache (``media.stream_cache``), keyed by the scene's segment
+and narration, its start on the timeline and the part format, so a repeated request's stream is
+published from the cache with no ffmpeg run.
+
 Every scene's sound is encoded at one rate whichever voice spoke it, and the bit rate a
 copied picture carries is cleared from the init section, so the scenes of a request normally
 share one ``EXT-X-MAP``. Where init bytes still differ (segments made by another encoder
@@ -36,6 +40,7 @@ from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import SceneAudio, SceneSegment
 from vividly_ray.media.ffmpeg import AUDIO_BITRATE, AUDIO_CODER, run_ffmpeg
+from vividly_ray.media.stream_cache import StreamPartCache, part_cache_key
 from vividly_ray.pipeline.ports import StreamPart
 
 STAGE = "generating_video"
@@ -352,16 +357,38 @@ class BlobHlsPublisher:
     """Implements the ``StreamPublisher`` port: scene blobs in, HLS parts and playlist out.
 
     Reads the scene's narration and segment from the BlobStore into a scratch folder of its
-    own and writes only blobs, so it runs on any node.
+    own and writes only blobs, so it runs on any node. Each part it makes is also kept in the
+    content cache (``cache/stream/``, linked to the scene's segment so evicting or erasing the
+    scene removes it), so the same scene at the same place is published again without ffmpeg.
     """
 
-    def __init__(self, blobs: BlobStore, work_dir: Path) -> None:
+    def __init__(self, blobs: BlobStore, work_dir: Path, *, reuse: bool = True) -> None:
         self.blobs = blobs
         self.work_dir = Path(work_dir)
+        self.reuse = reuse
+        self._cache = StreamPartCache(blobs)
 
     def publish_scene(
         self, request_id: str, start: float, audio: SceneAudio, segment: SceneSegment
     ) -> StreamPart:
+        key = part_cache_key(start, audio, segment)
+        found = self._cache.get(key) if self.reuse else None
+        if found is None:
+            init, media, duration = self._mux(start, audio, segment)
+            self._cache.put_quietly(key, init, media, duration, segment)
+        else:
+            init, media, duration = found
+        init_key = part_key(request_id, init_name(init))
+        if self.blobs.stat(init_key) is None:
+            self.blobs.put_bytes(init_key, init, PART_CONTENT_TYPE)
+        media_key = part_key(request_id, media_name(segment.scene_index))
+        self.blobs.put_bytes(media_key, media, PART_CONTENT_TYPE)
+        return StreamPart(segment.scene_index, media_key, init_key, start, duration)
+
+    def _mux(
+        self, start: float, audio: SceneAudio, segment: SceneSegment
+    ) -> tuple[bytes, bytes, float]:
+        """(init section, media placed at ``start``, picture length) of a scene, by ffmpeg."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix="stream-", dir=self.work_dir))
         try:
@@ -377,12 +404,7 @@ class BlobHlsPublisher:
                 raise StageFailed(STAGE, f"cannot read the stream part it made: {exc}") from exc
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        init_key = part_key(request_id, init_name(init))
-        if self.blobs.stat(init_key) is None:
-            self.blobs.put_bytes(init_key, init, PART_CONTENT_TYPE)
-        media_key = part_key(request_id, media_name(segment.scene_index))
-        self.blobs.put_bytes(media_key, media, PART_CONTENT_TYPE)
-        return StreamPart(segment.scene_index, media_key, init_key, start, duration)
+        return init, media, duration
 
     def publish_playlist(
         self, request_id: str, parts: Sequence[StreamPart], *, complete: bool

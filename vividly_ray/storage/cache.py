@@ -1,6 +1,7 @@
 """Content-addressed cache: the same inputs always map to the same blob.
 
-Same narration text and voice -> same audio; same frames and audio -> same segment. Entries live
+Same narration text and voice -> same audio; same frames and audio -> same segment (and the same
+segment, audio and place on the timeline -> the same stream part). Entries live
 in the BlobStore (so any node can reuse what another made) and are written atomically, so a crash
 never leaves a half-written entry behind and a resumed or repeated request reuses every finished
 scene.
@@ -26,13 +27,16 @@ METADATA_KINDS = {
     "audio": "audio-timings",
     "segments": "segment-meta",
     "assembled": "assembled-meta",
+    "stream": "stream-meta",
 }
-# Kinds whose entry is several blobs, one per suffix (an assembled video and its side files).
-ENTRY_SUFFIXES = {"assembled": (".mp4", ".vtt", ".srt", ".jpg")}
-# ``cache/<LINKS>/<segment stem>/<entry key>``: an empty blob per (scene segment, assembled
-# video made from it), so evicting a scene evicts every video that contains it. A segment's key
-# covers its narration's, so the segment stands for the whole scene.
+# Kinds whose entry is several blobs, one per suffix (an assembled video and its side files; a
+# stream part's init section and media).
+ENTRY_SUFFIXES = {"assembled": (".mp4", ".vtt", ".srt", ".jpg"), "stream": (".mp4", ".m4s")}
+# ``cache/<links>/<segment stem>/<entry key>``: an empty blob per (scene segment, entry made
+# from it), so evicting a scene evicts every assembled video and stream part that contains it.
+# A segment's key covers its narration's, so the segment stands for the whole scene.
 LINKS = "assembled-by"
+LINK_FOLDERS = {"assembled": LINKS, "stream": "streamed-by"}
 # Writes refused for want of space: the disk is full, or the quota spent.
 _OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -86,9 +90,11 @@ def evict(blobs: BlobStore, blob_key: str) -> int:
     for link in links:
         removed += blobs.delete(link)
     if kind == "segments":
-        for link in list(blobs.list_keys(f"cache/{LINKS}/{stem}/")):
-            removed += evict(blobs, ContentCache.blob_key("assembled", link.rsplit("/", 1)[1], ""))
-            removed += blobs.delete(link)
+        for entry_kind, folder in LINK_FOLDERS.items():
+            for link in list(blobs.list_keys(f"cache/{folder}/{stem}/")):
+                entry = ContentCache.blob_key(entry_kind, link.rsplit("/", 1)[1], "")
+                removed += evict(blobs, entry)
+                removed += blobs.delete(link)
     return removed
 
 
@@ -101,10 +107,11 @@ def _entry_links(blobs: BlobStore, meta_key: str) -> list[str]:
     return [str(key) for key in meta.get("links", [])]
 
 
-def link_key(scene_blob_key: str, entry_key: str) -> str:
-    """The link blob that ties an assembled video (``entry_key``) to one of its scene blobs."""
+def link_key(scene_blob_key: str, entry_key: str, kind: str = "assembled") -> str:
+    """The link blob that ties an entry of ``kind`` (an assembled video, a stream part) to one
+    of the scene blobs it was made from."""
     stem = scene_blob_key.rsplit("/", 1)[-1].split(".", 1)[0]
-    return f"cache/{LINKS}/{stem}/{entry_key}"
+    return f"cache/{LINK_FOLDERS[kind]}/{stem}/{entry_key}"
 
 
 class ContentCache:

@@ -29,6 +29,7 @@ MAX_IDEAS = 12  # ideas beyond the scene maximum share a scene with a neighbour
 TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
 REPEATED_DEFINITION = 0.8  # what a second definition of the same term loses
 IDEA_WORTH = 0.6  # what covering one more key idea is worth beyond its sentences
+ANSWER_FLOOR = 0.4  # the weight of an idea none of whose sentences carries the question's focus
 ASIDE_WORTH = 0.25  # an idea on a neighbouring subject (``Candidate.on_subject``), relatively
 _WAITING_CHOICES = 4  # ideas, best first, that the next step may add
 _SEED_CHOICES = 10  # ideas considered for the opening plan when the best three are too long
@@ -144,6 +145,7 @@ def value(pool: Sequence[Candidate], plan: Plan) -> float:
     defined: set[tuple[str, ...]] = set()
     for candidate, picked in _picked(pool, plan):
         weight = (0.5 + 0.5 * candidate.priority) * (1.0 if candidate.on_subject else ASIDE_WORTH)
+        weight *= ANSWER_FLOOR + (1 - ANSWER_FLOOR) * candidate.answers
         total += weight * IDEA_WORTH
         for sentence in picked:
             total += weight * sentence.score

@@ -13,6 +13,7 @@ and an idea on a neighbouring subject (``on_subject``) is marked so that plannin
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -83,6 +84,9 @@ class Candidate:
     sentences: tuple[Sentence, ...]
     relevance: float = 1.0  # how much of the idea is about the question's topic, 0 to 1
     on_subject: bool = True  # see ``on_subject``: False for a neighbouring subject
+    answers: float = (
+        1.0  # share of its sentences that carry the question's focus (``answer_focus``)
+    )
 
     def _closure(self, chosen: set[int], added: int) -> set[int]:
         """``added`` and the later sentences that explain the terms it names or mentions."""
@@ -350,6 +354,7 @@ def candidates(
     best = best_documents(passages)
     # The question's content words beyond its topic: what it asks about the topic.
     focus = frozenset(query) - core - _QUESTION_WORDS - _ASKING_WORDS if core else frozenset()
+    answering = answer_focus(passages, core, focus, plan, terms)
     material = _Material(
         terms,
         _uses(passages, terms),
@@ -395,10 +400,57 @@ def candidates(
                     on_subject=on_subject(
                         texts, titles.get(passage.source_id, ""), core | focus, nearby
                     ),
+                    answers=answer_share(texts, answering),
                 )
             )
     ordered = sorted(found, key=lambda c: (c.document_rank, c.position, c.passage_id))
     return _join_single_sentences(ordered)
+
+
+ANSWERING_SENTENCES = 8  # the best answers to the question, whose terms carry its focus
+
+
+def answer_focus(
+    passages: Sequence[RetrievedPassage],
+    core: frozenset[str],
+    focus: frozenset[str],
+    plan: QuestionPlan | None,
+    known: Iterable[str] = (),
+) -> frozenset[str]:
+    """The tokens that carry what the question asks about its topic: its own content words
+    beyond the topic (``focus``, stemmed, so "far" and "farther" meet) and the terms that the
+    ``ANSWERING_SENTENCES`` best-answering sentences about the topic define or repeat
+    ("distance" and "light-year" for how far away the stars are). Empty without a topic or
+    without content words beyond it: such a question ("What is a black hole?", "Explain the
+    water cycle") asks about the topic as a whole."""
+    kind = plan or QuestionPlan(QuestionType.DEFINITION)
+    if not core or not focus:
+        return frozenset()
+    scored: list[tuple[float, int, str, frozenset[str]]] = []
+    for retrieved in passages:
+        for sentence in narration_sentences(retrieved.passage.text, Grade(12)):
+            tokens = frozenset(tokenize(sentence))
+            if not core & tokens:
+                continue
+            worth = kind.answers(sentence) + (0.5 if focus & tokens else 0.0)
+            if worth > 0:
+                scored.append((worth, len(scored), sentence, tokens))
+    best = sorted(scored, key=lambda found: (-found[0], found[1]))[:ANSWERING_SENTENCES]
+    found = set(focus)
+    counts = Counter(token for *_, tokens in best for token in tokens)
+    found |= {token for token, count in counts.items() if count >= 2}
+    for _, _, sentence, _ in best:
+        reading = read(sentence, known)
+        if reading.term and reading.defines:
+            found |= set(term_key(reading.term))
+    return frozenset(found - core - _QUESTION_WORDS - _ASKING_WORDS)
+
+
+def answer_share(texts: Sequence[str], answering: frozenset[str]) -> float:
+    """The share of an idea's sentences that name a token of ``answering`` (1 without any)."""
+    if not answering or not texts:
+        return 1.0
+    return sum(1 for text in texts if answering & set(tokenize(text))) / len(texts)
 
 
 BEST_DOCUMENTS = 3  # the documents of this many best passages define the topic's close terms
@@ -505,6 +557,7 @@ def _joined(first: Candidate, second: Candidate) -> Candidate:
         sentences=tuple(replace(s, order=n) for n, s in enumerate(sentences)),
         relevance=max(first.relevance, second.relevance),
         on_subject=first.on_subject or second.on_subject,
+        answers=max(first.answers, second.answers),
     )
 
 

@@ -142,6 +142,8 @@ def read_topic(question: str, terms: TermIndex, subjects: TermIndex) -> TopicRea
     runs = _runs(tokens, roles)
     chosen = next((run for run in runs if _Role.TERM in run[1]), runs[0] if runs else None)
     topic = _surface(chosen[0]) if chosen else ""
+    if chosen and (owned := _owned(tokens, roles, chosen[0], runs)):
+        topic = f"{_surface(owned)} of {topic}"
     if not topic and (expression := _MATH.search(question.casefold())):
         topic = expression.group()
     return TopicReading(
@@ -239,6 +241,30 @@ def _runs(
             runs.append((tuple(tokens[span]), tuple(roles[span])))
             start = None
     return runs
+
+
+_HAVING = frozenset({"have", "has", "had"})
+
+
+def _owned(
+    tokens: Sequence[Token],
+    roles: Sequence[_Role],
+    chosen: Sequence[Token],
+    runs: Sequence[tuple[tuple[Token, ...], tuple[_Role, ...]]],
+) -> tuple[Token, ...]:
+    """What a question asks the topic has, when it asks that ("Why does the Moon have so many
+    craters?" asks about the Moon's craters): the next run of topic words after the topic and
+    "have", with only other words between. Empty otherwise (in "Why do we have tides?" no topic
+    comes before "have")."""
+    end = next(i for i, token in enumerate(tokens) if token is chosen[-1]) + 1
+    if end >= len(tokens) or tokens[end].key not in _HAVING:
+        return ()
+    for run, _ in runs:
+        start = next(i for i, token in enumerate(tokens) if token is run[0])
+        if start > end:
+            between = roles[end + 1 : start]
+            return run if all(role is _Role.NONE for role in between) else ()
+    return ()
 
 
 def _topic_follows(tokens: Sequence[Token], roles: Sequence[_Role], index: int) -> bool:

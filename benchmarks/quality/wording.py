@@ -59,6 +59,9 @@ OPEN_ENDINGS = word_set(
     although whereas if unless whether which that such its their our your my
     """
 )
+# Prepositions a question-word clause may leave at its end, and the words that open one.
+STRANDABLE = word_set("of to for with from at by into onto")
+CLAUSE_OPENERS = word_set("what which who whom where")
 REFERRING = word_set("this these it they such that those he she its their")
 PERSONAL = frozenset({"he", "she"})
 SELF_REFERENCES = word_set("video lesson")
@@ -93,12 +96,25 @@ def end_problem(text: str, *, needs_stop: bool = True) -> str | None:
         return "ends with an ellipsis"
     if body.endswith((",", ";", ":", "-", "\u2013", "\u2014")):
         return f"ends with {body[-1]!r}"
-    last = re.findall(r"[A-Za-z']+", body)
-    if last and last[-1].lower() in OPEN_ENDINGS and not ends_with_name(last):
+    last = re.findall(r"[A-Za-z0-9']+", body)
+    if (
+        last
+        and last[-1].lower() in OPEN_ENDINGS
+        and not ends_with_name(last)
+        and not stranded_preposition(last)
+    ):
         return f"ends with {last[-1]!r}"
     if needs_stop and not body.endswith(ENDINGS):
         return f"no final punctuation (ends {body[-1]!r})"
     return None
+
+
+def stranded_preposition(words: Sequence[str]) -> bool:
+    """A preposition closing a clause that a question word opened ("what comets are made
+    of", "which the Moon is made from"): complete English, not an open phrase."""
+    if not words or words[-1].lower() not in STRANDABLE:
+        return False
+    return any(word.lower() in CLAUSE_OPENERS for word in words[:-2])
 
 
 def ends_with_name(words: Sequence[str]) -> bool:

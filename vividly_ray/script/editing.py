@@ -22,12 +22,13 @@ _PARENTHETICAL = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
 _MATH = re.compile(r"[=<>\u00d7\u00f7\u221d\u2248\u2211\u221a\u00b1\u2264\u2265^/\\|{}]")
 _REFERENCE = re.compile(
-    r"\b(?:figures?\s*\d|fig\.|(?:the|this|that|in|see) figure|tables?\s*\d|(?:the|this) table"
+    r"\b(?:figures?\s*\d|fig\.|(?:the|this|that|in|see)(?: \w+)? figures?|tables?\s*\d"
+    r"|(?:the|this) table"
     r"|examples?\s*\d|worked example|exercises?|chapters?|sections?|appendix|click|(?:the|this) "
     r"link|(?:this|the|a) video|(?:this|the) activity|worksheet|shown (?:above|below|here|in)"
     r"|the following|as follows|see also|check your|learning objectives?|(?:this|the|that) "
     r"(?:formula|equation)|artist[\u2019']s|(?:this|the) (?:image|photo|photograph|illustration|"
-    r"diagram|map|graph|drawing)|pictured|credit)\b",
+    r"diagram|map|graph|drawing)|pictured|credit|(?:note|notice|observe) how)\b",
     re.IGNORECASE,
 )
 # Converted textbooks sometimes glue a heading onto the next sentence ("Solution If Earth were

@@ -127,6 +127,8 @@ def model_curve(
     longest = max((c.narrate_s + c.encode_s for c in chains), default=0.0)
     return {
         "scene_work_cpu_s": round(work, 3),
+        "narrate_cpu_s": round(sum(c.narrate_s for c in chains), 3),
+        "encode_cpu_s": round(sum(c.encode_s for c in chains), 3),
         "longest_scene_chain_s": round(longest, 3),
         "serial_s": round(serial_seconds(manifest), 3),
         "overhead_s": round(overhead_s, 3),

@@ -34,6 +34,7 @@ from tests.integration.api_fixtures import (
 from tests.reliability.ledger import Ledger
 from vividly_ray.bootstrap import Stores
 from vividly_ray.domain.status import RequestStatus
+from vividly_ray.media.hls import part_key, playlist_key
 from vividly_ray.service.file_links import signed_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -69,8 +70,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/videos/{request_id}/clarification"): Route({"answer": "the roots"}),
     ("POST", "/v1/videos/{request_id}/cancel"): Route(),
     ("GET", "/v1/videos/{request_id}/files/{name}"): Route(),
+    ("GET", "/v1/videos/{request_id}/stream.m3u8"): Route(),
+    ("GET", "/v1/videos/{request_id}/stream/{name}"): Route(),
 }
 FILE_NAMES = ("video.mp4", "captions.vtt", "manifest.json")
+# The owner's completed request has a stream too; its parts carry the secret bytes.
+STREAM_PARTS = ("init-0123456789abcdef.mp4", "scene-000.m4s")
 
 
 @dataclass
@@ -134,6 +139,14 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
         walk_to_completed(stores, created["completed"])
         repo.merge_metadata(created["completed"], {"title": SECRET_TITLE})
         deliver_files(stores, created["completed"], SECRET_VIDEO)
+        for part in STREAM_PARTS:
+            stores.blobs.put_bytes(part_key(created["completed"], part), SECRET_VIDEO, "video/mp4")
+        stores.blobs.put_bytes(
+            playlist_key(created["completed"]),
+            f'#EXTM3U\n#EXT-X-MAP:URI="stream/{STREAM_PARTS[0]}"\n#EXTINF:2.0,\n'
+            f"stream/{STREAM_PARTS[1]}\n#EXT-X-ENDLIST\n".encode(),
+            "application/vnd.apple.mpegurl",
+        )
         repo.transition(created["running"], RequestStatus.VALIDATING)
         repo.transition(created["running"], RequestStatus.RETRIEVING, progress=8)
         theirs = client.post("/v1/videos", json=VALID_BODY, headers=bearer(stranger.key))
@@ -237,7 +250,8 @@ def test_no_route_lets_anyone_but_the_owner_see_or_change_a_request(
         if "request_id" in names:
             targets = [{"request_id": rid} for rid in world.owner_requests.values()]
         if "name" in names:
-            targets = [{**t, "name": name} for t in targets for name in FILE_NAMES]
+            parts = STREAM_PARTS if "/stream/" in template else FILE_NAMES
+            targets = [{**t, "name": name} for t in targets for name in parts]
         for values in targets:
             url = template.format(**values)
             for caller, headers in world.callers.items():
@@ -296,6 +310,11 @@ def test_no_route_lets_anyone_but_the_owner_see_or_change_a_request(
     for kind, rid in world.owner_requests.items():
         if world.client.get(f"/v1/videos/{rid}", headers=owner).status_code != 200:
             violations.append(f"the owner lost its {kind} request")
+    completed = world.owner_requests["completed"]
+    for path in ("stream.m3u8", *(f"stream/{part}" for part in STREAM_PARTS)):
+        got = world.client.get(f"/v1/videos/{completed}/{path}", headers=owner)
+        if got.status_code != 200:
+            violations.append(f"the owner cannot fetch {path} of its video: {got.status_code}")
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     ledger.record(
         f"12. access control: every route x {len(world.callers)} callers ({backend})",

@@ -29,7 +29,7 @@ def _any(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-_COMPARISON = _any(
+COMPARISON_QUESTION = _any(
     r"\bdifferen(?:ce|ces|t)\s+between\b",
     r"\bhow\s+(?:is|are|do|does)\b.*\bdiffer\b",
     r"\bwhat\s+is\s+the\s+difference\b",
@@ -38,7 +38,7 @@ _COMPARISON = _any(
     r"\bversus\b|\bvs\.?\s",
     r"\bsimilarities\b",
 )
-_QUANTITY = _any(
+QUANTITY_QUESTION = _any(
     r"\bhow\s+(?:fast|far|big|large|small|many|much|long|hot|cold|old|heavy|tall|deep|high|"
     r"often|quickly|wide|bright|strong|massive)\b",
     r"\bwhat\s+is\s+the\s+(?:speed|distance|size|mass|temperature|age|number|population)\s+of\b",
@@ -72,9 +72,9 @@ def classify(question: str) -> QuestionType:
     definition with its significance."""
     text = " ".join(question.split())
     for kind, pattern in (
-        (QuestionType.COMPARISON, _COMPARISON),
+        (QuestionType.COMPARISON, COMPARISON_QUESTION),
         (QuestionType.MECHANISM, _METHOD),
-        (QuestionType.QUANTITY, _QUANTITY),
+        (QuestionType.QUANTITY, QUANTITY_QUESTION),
         (QuestionType.PARTS, _PARTS),
     ):
         if pattern.search(text):

@@ -27,6 +27,7 @@ from vividly_ray.domain.models import (
     VisualItem,
     VisualKind,
 )
+from vividly_ray.script.question_type import COMPARISON_QUESTION, QUANTITY_QUESTION
 from vividly_ray.script.visual_text import (
     CLAUSE_END,
     DANGLING,
@@ -82,16 +83,6 @@ _RATE = r"(?:\s+(?:per|a|every|each)\s+(?:second|minute|hour|day|year|kilogram)(
 _QUANTITY = re.compile(
     rf"(?:(?:about|almost|nearly|roughly|over|more than|less than|up to)\s+)?"
     rf"\b{_NUMBER}{_SCALE}\s+{_UNIT}{_RATE}\b",
-    re.IGNORECASE,
-)
-_MEASURE_QUESTION = re.compile(
-    r"\bhow\s+(?:fast|far|much|many|long|big|large|heavy|hot|cold|old|deep|high|tall|quickly|"
-    r"often|strong|bright|massive)\b|\bwhat is the (?:speed|distance|temperature|mass|size|age)\b",
-    re.IGNORECASE,
-)
-_COMPARE_QUESTION = re.compile(
-    r"difference between (?P<a>.+?) and (?P<b>[^?.,]+)|compare (?P<c>.+?) (?:and|with|to) "
-    r"(?P<d>[^?.,]+)|(?P<e>[\w ]+?) (?:vs\.?|versus) (?P<f>[^?.,]+)",
     re.IGNORECASE,
 )
 _CONTRAST = re.compile(
@@ -172,7 +163,7 @@ def formula(scene: Scene, _: Context) -> Visual | None:
 
 def key_number(scene: Scene, context: Context) -> Visual | None:
     """A quantity with its unit that answers a "how fast / far / much ..." question."""
-    asking = _MEASURE_QUESTION.search(context.question)
+    asking = QUANTITY_QUESTION.search(context.question)
     if asking is None or scene.kind is not SceneKind.CONCEPT:
         return None
     words = asking.group(0).lower().split()
@@ -259,7 +250,7 @@ def steps(scene: Scene, _: Context) -> Visual | None:
 
 def comparison(scene: Scene, context: Context) -> Visual | None:
     """Two or more things the scene describes on the same aspect, as a table."""
-    asked = _COMPARE_QUESTION.search(context.question)
+    asked = COMPARISON_QUESTION.search(context.question)
     if asked is None and not _CONTRAST.search(" ".join(scene.narration)):
         return None
     things: dict[str, tuple[int, str]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -49,3 +50,11 @@ def work_seconds(stage_seconds: Mapping[str, float]) -> float:
 def outside_stages(wall_s: float, stage_seconds: Mapping[str, float]) -> float:
     """A request's wall time less its work stages: queue wait, validation, bookkeeping."""
     return wall_s - work_seconds(stage_seconds)
+
+
+def add_request_arguments(parser: argparse.ArgumentParser, minutes: int = 3) -> None:
+    """The benchmarked request's options, the same in every pipeline benchmark."""
+    parser.add_argument("--question", default="Explain the water cycle")
+    parser.add_argument("--grade", default="5")
+    parser.add_argument("--minutes", type=int, default=minutes)
+    parser.add_argument("--resolution", default="720p")

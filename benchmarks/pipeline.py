@@ -38,6 +38,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import add_request_arguments
+
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -647,10 +649,7 @@ def in_subprocess(kind: str, home: Path, args: argparse.Namespace, minutes: int)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--question", default="Explain the water cycle")
-    parser.add_argument("--grade", default="5")
-    parser.add_argument("--minutes", type=int, default=3)
-    parser.add_argument("--resolution", default="720p")
+    add_request_arguments(parser)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--png", type=Path, help="the timeline (default: beside --json)")
     parser.add_argument("--skip-baseline", action="store_true", help="no MoviePy run")

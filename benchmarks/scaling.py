@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import add_request_arguments
+
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,10 +231,7 @@ def _counts(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--question", default="Explain the water cycle")
-    parser.add_argument("--grade", default="5")
-    parser.add_argument("--minutes", type=int, default=3)
-    parser.add_argument("--resolution", default="720p")
+    add_request_arguments(parser)
     parser.add_argument("--cpus", type=_counts, default=[1, 2], help="CPU counts to run here")
     parser.add_argument("--predict", type=_counts, default=[1, 2, 4, 8, 16])
     parser.add_argument("--segment-seconds", type=float, default=8.0)

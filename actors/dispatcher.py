@@ -75,7 +75,13 @@ class DispatcherDeployment:
         tracker_client = TrackerClient(tracker)
 
         def pipelines(tracked: StatusTracker, stop: threading.Event) -> VideoPipeline:
-            executor = ServeSceneExecutor(narrators, encoders, stop=stop)
+            executor = ServeSceneExecutor(
+                narrators,
+                encoders,
+                stop=stop,
+                max_part_seconds=settings.part_seconds,
+                first_max_part_seconds=settings.first_part_seconds,
+            )
             return build_pipeline(
                 settings,
                 executor=executor,

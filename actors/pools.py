@@ -31,6 +31,7 @@ from vividly_ray.domain.models import (
     Retrieval,
     Scene,
     SceneAudio,
+    ScenePart,
     SceneSegment,
     Script,
     TaskSpan,
@@ -51,9 +52,9 @@ class NarratorPool:
         self._node_id = this_node_id()
         warm_up(self._narrator)
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
         started = time.time()
-        audio = self._narrator.narrate(scene, grade)
+        audio = self._narrator.narrate(scene, grade, part)
         span = TaskSpan(worker_name("Narrator", self._node_id), started, time.time())
         return dataclasses.replace(audio, node_id=self._node_id, span=span)
 
@@ -152,8 +153,9 @@ class ScriptWriterPool:
 
 @serve.deployment(name="SegmentEncoder")
 class SegmentEncoderPool:
-    """Draws and encodes one scene at a time; any replica on any node (inputs and output are
-    blobs). Warm replicas, rather than a task per scene, spare each scene a worker start-up."""
+    """Draws and encodes one scene (or part of one) at a time; any replica on any node (inputs
+    and output are blobs). Warm replicas, rather than a task per scene, spare each scene a
+    worker start-up."""
 
     def __init__(self, threads: int) -> None:
         self._settings = load_settings()

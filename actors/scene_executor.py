@@ -1,12 +1,16 @@
 """ServeSceneExecutor: narration on the Narrator pool, encoding on the SegmentEncoder pool.
 
-Each scene runs on its own thread: narrate (the least-loaded Narrator replica takes it), then
-send the encode at once. A scene's encode starts the moment its own audio exists: no barrier
-between narrating and encoding. ``stop`` (cancelled, or the lease was lost) cancels the rest.
+Scenes are first cut into parts of bounded length (``speech.parts``): a long scene's
+sentences are narrated and encoded as several pieces, on whichever replicas are free, so one
+long scene cannot leave the other workers idle at the end. Each piece runs on its own thread:
+narrate (the least-loaded Narrator replica takes it), then send the encode at once. A piece's
+encode starts the moment its own audio exists: no barrier between narrating and encoding.
+``stop`` (cancelled, or the lease was lost) cancels the rest.
 
-Scenes are sent in ``dispatch_order``: the first scene first, so the stream has something to
-play almost at once (it publishes scenes in order), then the rest longest first, so the long
-scenes do not finish last. The threads take turns to send, so the pools see that order.
+Pieces are sent in ``dispatch_order``: the first scene's pieces first, in order, so the stream
+has something to play almost at once (it publishes pieces in timeline order), then the rest
+longest first, so the long ones do not finish last. The threads take turns to send, so the
+pools see that order.
 """
 
 from __future__ import annotations
@@ -20,38 +24,72 @@ from ray.serve.exceptions import RequestCancelledError
 
 from actors.errors import unwrapped
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegment, Script
+from vividly_ray.domain.models import (
+    Grade,
+    RenderSpec,
+    Scene,
+    SceneAudio,
+    ScenePart,
+    SceneSegment,
+    Script,
+)
 from vividly_ray.observability.logs import bind_context, current_context
 from vividly_ray.pipeline.ports import SceneDone
+from vividly_ray.speech.parts import (
+    FIRST_MAX_PART_SECONDS,
+    MAX_PART_SECONDS,
+    piece_seconds,
+    script_pieces,
+)
 
 POLL_S = 0.1
+Piece = tuple[Scene, ScenePart | None]
 
 
-def dispatch_order(scenes: Sequence[Scene]) -> list[Scene]:
-    """The first scene, then the others longest narration first (ties in scene order)."""
-    if not scenes:
+def dispatch_order(pieces: Sequence[Piece], grade: Grade) -> list[Piece]:
+    """The first scene's pieces in order, then the others longest first (ties in timeline
+    order)."""
+    if not pieces:
         return []
-    first = min(scenes, key=lambda s: s.index)
-    rest = [s for s in scenes if s is not first]
-    return [first, *sorted(rest, key=lambda s: (-len(s.narration_text), s.index))]
+    opening = min(scene.index for scene, _ in pieces)
+    first = [p for p in pieces if p[0].index == opening]
+    rest = [p for p in pieces if p[0].index != opening]
+    timeline = {id(p): n for n, p in enumerate(rest)}
+    return [
+        *first,
+        *sorted(rest, key=lambda p: (-piece_seconds(p[0], p[1], grade), timeline[id(p)])),
+    ]
 
 
 class ServeSceneExecutor:
     """Implements the SceneExecutor port over the pools."""
 
-    def __init__(self, narrators: Any, encoders: Any, *, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        narrators: Any,
+        encoders: Any,
+        *,
+        stop: threading.Event,
+        max_part_seconds: float = MAX_PART_SECONDS,
+        first_max_part_seconds: float = FIRST_MAX_PART_SECONDS,
+    ) -> None:
         self._narrators = narrators
         self._encoders = encoders
         self._stop = stop
+        self._max_part_seconds = max_part_seconds
+        self._first_max_part_seconds = first_max_part_seconds
 
     def run(
         self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
-        order = dispatch_order(script.scenes)
-        # turns[i] is set once the scene before it has sent its narration.
+        pieces = script_pieces(
+            script.scenes, script.grade, self._max_part_seconds, self._first_max_part_seconds
+        )
+        order = dispatch_order(pieces, script.grade)
+        # turns[i] is set once the piece before it has sent its narration.
         turns = [threading.Event() for _ in range(len(order) + 1)]
         turns[0].set()
-        results: dict[int, tuple[SceneAudio, SceneSegment]] = {}
+        results: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
         calls: list[Any] = []
         lock = threading.Lock()
         context = current_context()  # this request's ids, for the logs of the scene threads
@@ -66,22 +104,23 @@ class ServeSceneExecutor:
             except RequestCancelledError:
                 raise StageFailed("generating_video", "stopped", retryable=True) from None
 
-        def one(scene: Scene, turn: int) -> tuple[SceneAudio, SceneSegment]:
+        def one(piece: Piece, turn: int) -> tuple[SceneAudio, SceneSegment]:
+            scene, part = piece
             with bind_context(context):
                 try:
                     turns[turn].wait()
                     if self._stop.is_set():
                         raise StageFailed("generating_video", "stopped", retryable=True)
-                    narrating = self._narrators.narrate.remote(scene, script.grade)
+                    narrating = self._narrators.narrate.remote(scene, script.grade, part)
                 finally:
                     turns[turn + 1].set()
                 audio: SceneAudio = call(narrating)
                 segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
                 return audio, segment
 
-        with ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="scene") as pool:
-            futures: dict[Future[tuple[SceneAudio, SceneSegment]], int] = {
-                pool.submit(one, scene, turn): scene.index for turn, scene in enumerate(order)
+        with ThreadPoolExecutor(max_workers=max(1, len(order)), thread_name_prefix="scene") as pool:
+            futures: dict[Future[tuple[SceneAudio, SceneSegment]], tuple[int, int]] = {
+                pool.submit(one, piece, turn): _place(piece) for turn, piece in enumerate(order)
             }
             pending = set(futures)
             try:
@@ -99,4 +138,9 @@ class ServeSceneExecutor:
                     for response in calls:
                         response.cancel()
                 raise
-        return [results[scene.index] for scene in script.scenes]
+        return [results[_place(piece)] for piece in pieces]
+
+
+def _place(piece: Piece) -> tuple[int, int]:
+    scene, part = piece
+    return scene.index, 0 if part is None else part.first

@@ -106,16 +106,18 @@ def cpu_by_stage(manifest: Mapping[str, Any]) -> dict[str, float]:
 
 
 def first_scene_s(tasks: Sequence[Task], submitted: float) -> float | None:
-    """From submission until the first scene was narrated and encoded."""
+    """From submission until the first scene was narrated and encoded (every part of it)."""
     ends = [t.end for t in tasks if t.task == "encode" and t.scene == 0]
-    return round(min(ends) - submitted, 3) if ends else None
+    return round(max(ends) - submitted, 3) if ends else None
 
 
-def first_stream_scene_s(events: Sequence[Any]) -> float | None:
-    """From the generating_video transition until the stream's first scene was published.
+def first_stream_scene_s(events: Sequence[Any], count: str = "stream_scenes") -> float | None:
+    """From the generating_video transition until the stream's first scene was published whole
+    (``count="stream_parts"``: its first piece, the moment a player can start).
 
     ``events`` are the request's recorded events (``event_type``, ``status``, ``details``,
-    ``created_at``); the stream records ``stream_scenes`` with each scene it publishes.
+    ``created_at``); the stream records ``stream_parts`` and ``stream_scenes`` (scenes whose
+    every piece is published) with each piece it publishes.
     """
     started = next(
         (
@@ -127,7 +129,7 @@ def first_stream_scene_s(events: Sequence[Any]) -> float | None:
         None,
     )
     published = next(
-        (e.created_at for e in events if int((e.details or {}).get("stream_scenes", 0)) >= 1),
+        (e.created_at for e in events if int((e.details or {}).get(count, 0)) >= 1),
         None,
     )
     if started is None or published is None:
@@ -155,6 +157,7 @@ def compute_figures(runs: Mapping[str, Any], cores: int) -> dict[str, Any]:
         figures["realtime_factor_cold"] = ratio(cold["video_s"], cold["wall_s"])
         figures["parallel_efficiency"] = ratio(cpu, cold["wall_s"] * cores)
         figures["first_playable_scene_s"] = cold.get("first_stream_scene_s")
+        figures["first_playable_part_s"] = cold.get("first_stream_part_s")
         figures["first_scene_encoded_s"] = cold.get("first_scene_s")
         figures["cpu_s_by_stage_cold"] = cold["cpu_s"]
     if baseline and cold:
@@ -508,6 +511,7 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
     manifest = _manifest(stores, current)
     tasks = manifest_tasks(manifest)
     stages = manifest["stage_seconds"]
+    events = stores.requests.events(record.request_id)
     return (
         {
             "wall_s": round(wall, 3),
@@ -516,8 +520,10 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
             "cpu_s": cpu_by_stage(manifest),
             "overhead_s": round(outside_stages(wall, stages), 3),
             "first_scene_s": first_scene_s(tasks, submitted),
-            "first_stream_scene_s": first_stream_scene_s(stores.requests.events(record.request_id)),
+            "first_stream_scene_s": first_stream_scene_s(events),
+            "first_stream_part_s": first_stream_scene_s(events, "stream_parts"),
             "scenes": manifest["scene_count"],
+            "pieces": len(manifest.get("tasks", [])) // 2,
         },
         tasks,
     )

@@ -45,22 +45,34 @@ SERIAL_STAGES = ("validating", "retrieving", "generating_script", "processing_vi
 
 @dataclass(frozen=True)
 class Chain:
-    """One scene's work: narrate, then encode (CPU seconds each), and its video length."""
+    """One piece's work (a scene, or a part of a scene the pools cut): narrate, then encode
+    (CPU seconds each), and its video length."""
 
     scene: int
     narrate_s: float
     encode_s: float
     video_s: float
+    part: int = 0  # the scene's first sentence in the piece
 
 
 def chains_from(manifest: Mapping[str, Any]) -> list[Chain]:
-    cpu: dict[tuple[int, str], float] = {}
+    cpu: dict[tuple[int, int, str], float] = {}
     for row in manifest.get("tasks", []):
-        cpu[(int(row["scene"]), row["task"])] = float(row.get("cpu_s", 0.0))
+        place = (int(row["scene"]), int(row.get("part", 0)))
+        cpu[(*place, row["task"])] = float(row.get("cpu_s", 0.0))
     lengths = {int(s["index"]): float(s["seconds"]) for s in manifest["durations"]["scenes"]}
+    pieces = sorted({(scene, part) for scene, part, _ in cpu} | {(s, 0) for s in lengths})
+    count = {scene: sum(1 for s, _ in pieces if s == scene) for scene in lengths}
     return [
-        Chain(scene, cpu.get((scene, "narrate"), 0.0), cpu.get((scene, "encode"), 0.0), seconds)
-        for scene, seconds in sorted(lengths.items())
+        Chain(
+            scene,
+            cpu.get((scene, part, "narrate"), 0.0),
+            cpu.get((scene, part, "encode"), 0.0),
+            # The manifest gives each scene's length; its pieces share it evenly here.
+            lengths.get(scene, 0.0) / max(1, count.get(scene, 1)),
+            part,
+        )
+        for scene, part in pieces
     ]
 
 
@@ -77,7 +89,7 @@ def makespan(chains: Sequence[Chain], cpus: int, segment_s: float | None = None)
     )
     narrations = [(c.narrate_s, c) for c in order]
     encodes: list[tuple[int, float]] = []  # (rank, cost): ready encode parts, first scene first
-    rank = {c.scene: i for i, c in enumerate(order)}
+    rank = {(c.scene, c.part): i for i, c in enumerate(order)}
     free = [0.0] * cpus  # when each CPU is next free
     heapq.heapify(free)
     running: list[tuple[float, int, Chain | None]] = []  # (finish, tiebreak, narrated chain)
@@ -101,7 +113,8 @@ def makespan(chains: Sequence[Chain], cpus: int, segment_s: float | None = None)
         if narrated is not None:
             parts = 1 if not segment_s else max(1, math.ceil(narrated.video_s / segment_s))
             for _ in range(parts):
-                heapq.heappush(encodes, (rank[narrated.scene], narrated.encode_s / parts))
+                rank_of = rank[(narrated.scene, narrated.part)]
+                heapq.heappush(encodes, (rank_of, narrated.encode_s / parts))
     return finish
 
 
@@ -131,10 +144,10 @@ def model_curve(
         "scene_work_cpu_s": round(work, 3),
         "narrate_cpu_s": round(sum(c.narrate_s for c in chains), 3),
         "encode_cpu_s": round(sum(c.encode_s for c in chains), 3),
-        "longest_scene_chain_s": round(longest, 3),
+        "longest_piece_chain_s": round(longest, 3),
         "serial_s": round(serial_seconds(manifest), 3),
         "overhead_s": round(overhead_s, 3),
-        "scenes": len(chains),
+        "pieces": len(chains),
         "wall_s_one_encode_per_scene": today,
         "wall_s_split_encodes": split,
         "segment_seconds": segment_s,

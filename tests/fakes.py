@@ -116,15 +116,16 @@ class FakeAssembler:
         names = ("video.mp4", "captions.vtt", "captions.srt", "thumbnail.jpg")
         for name in names:
             (out_dir / name).write_bytes(f"{name} {spec.width}x{spec.height}".encode())
-        starts = [2.0 * i for i in range(len(scenes))]
+        # Two seconds a scene; the pieces of a scene cut into parts make one chapter.
+        indices = list(dict.fromkeys(audio.scene_index for audio, _ in scenes))
         return AssembledVideo(
             video_path=out_dir / names[0],
             vtt_path=out_dir / names[1],
             srt_path=out_dir / names[2],
             thumbnail_path=out_dir / names[3],
-            duration=2.0 * len(scenes),
+            duration=2.0 * len(indices),
             chapters=tuple(
-                (script.scenes[i].title, start, start + 2.0) for i, start in enumerate(starts)
+                (script.scenes[i].title, 2.0 * n, 2.0 * n + 2.0) for n, i in enumerate(indices)
             ),
         )
 

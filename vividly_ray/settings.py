@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=64, description="Ray CPUs per segment encoder"
     )
     encoder_threads: int = Field(default=1, ge=1, le=64)
+    part_seconds: float = Field(
+        default=12.0,
+        ge=2,
+        le=600,
+        description="longest speech of one piece of work: longer scenes are cut into parts",
+    )
+    first_part_seconds: float = Field(
+        default=4.0, ge=1, le=600, description="the same for the first scene (the stream's start)"
+    )
     environment: str = Field(default="local", validation_alias="ENVIRONMENT")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     auto_migrate: bool = Field(default=True, description="apply database migrations at start-up")

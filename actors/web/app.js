@@ -421,7 +421,9 @@
       patchRecent(cur.id, { status: cur.status, progress_percentage: Number(els.progress.value) });
     }
     const details = payload.details && typeof payload.details === "object" ? payload.details : {};
-    if (Number.isFinite(details.stream_scenes) && details.stream_scenes > 0 && !cur.streamUrl) {
+    // The first published piece (a whole scene, or the first part of one) is enough to start.
+    const playable = [details.stream_parts, details.stream_scenes].some((n) => Number.isFinite(n) && n > 0);
+    if (playable && !cur.streamUrl) {
       watchWhileRendering(cur);
     }
     if (Number.isFinite(details.scenes_done) && Number.isFinite(details.scenes_total)) {

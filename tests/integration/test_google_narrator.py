@@ -20,7 +20,7 @@ from google.oauth2.credentials import Credentials
 
 from tests.stubs.tts_stub import MAX_INPUT_BYTES, TtsStub, running_tts_stub, spoken_samples
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio, SceneKind, SentenceTiming
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, SceneKind, ScenePart, SentenceTiming
 from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
 from vividly_ray.speech.fallback_narrator import FallbackNarrator
 from vividly_ray.speech.google_narrator import GoogleNarrator, make_tts_client, speaking_rate
@@ -282,7 +282,9 @@ class EmbeddedVoice:
     def __init__(self) -> None:
         self.scenes: list[int] = []
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+    def narrate(
+        self, scene: Scene, grade: Grade, part: ScenePart | None = None
+    ) -> SceneAudio:
         self.scenes.append(scene.index)
         timings = tuple(SentenceTiming(s, 0.4, 1.0) for s in scene.narration)
         return SceneAudio(scene.index, f"piper/{scene.index}.wav", 1.6, timings, "k", self.voice)

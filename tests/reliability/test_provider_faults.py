@@ -40,6 +40,7 @@ from vividly_ray.domain.models import (
     Scene,
     SceneAudio,
     SceneKind,
+    ScenePart,
     Script,
 )
 from vividly_ray.media.assemble import VideoAssembler
@@ -421,11 +422,13 @@ class FailingFromScene:
         self._first = first
         self._lock = threading.Lock()
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+    def narrate(
+        self, scene: Scene, grade: Grade, part: ScenePart | None = None
+    ) -> SceneAudio:
         with self._lock:
             if scene.index == self._first:
                 self._stub.fail_next(10_000, 503, "The service is currently unavailable.")
-        return self._google.narrate(scene, grade)
+        return self._google.narrate(scene, grade, part)
 
 
 def test_the_manifest_records_which_provider_wrote_and_voiced_each_scene(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio, SceneKind, SentenceTiming
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, SceneKind, ScenePart, SentenceTiming
 from vividly_ray.resilience import BreakerPolicy, BreakerState, CircuitBreaker
 from vividly_ray.speech.fallback_narrator import FallbackNarrator
 
@@ -27,7 +27,9 @@ class ScriptedNarrator:
     errors: list[Exception] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+    def narrate(
+        self, scene: Scene, grade: Grade, part: ScenePart | None = None
+    ) -> SceneAudio:
         self.calls.append(scene.index)
         if self.errors:
             raise self.errors.pop(0)

@@ -25,6 +25,7 @@ from vividly_ray.domain.models import (
     Scene,
     SceneAudio,
     SceneKind,
+    ScenePart,
     SceneSegment,
     Script,
     SentenceTiming,
@@ -138,6 +139,68 @@ def test_scenes_are_published_in_order_whatever_order_they_finish(tmp_path: Path
     assert tracker.status is RequestStatus.COMPLETED
 
 
+@dataclass
+class PartedExecutor:
+    """Cuts scene 1 into three parts (of 3.0, 2.25 and 2.0 s) and finishes the pieces in
+    ``finish_order`` ((scene index, first sentence)), as pools spreading the parts might."""
+
+    finish_order: Sequence[tuple[int, int]]
+
+    def run(
+        self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
+    ) -> list[tuple[SceneAudio, SceneSegment]]:
+        pieces: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
+        for scene in script.scenes:
+            cut = (
+                [(ScenePart(0, 2, 5), 3.0), (ScenePart(2, 2, 5), 2.25), (ScenePart(4, 1, 5), 2.0)]
+                if scene.index == 1
+                else [(None, DURATIONS[scene.index])]
+            )
+            for part, duration in cut:
+                first = 0 if part is None else part.first
+                name = f"{scene.index}-{first}"
+                timing = SentenceTiming(scene.narration[0], 0.1, 0.9)
+                audio = SceneAudio(
+                    scene.index, f"a/{name}.wav", duration, (timing,), name, part=part
+                )
+                segment = SceneSegment(scene.index, f"s/{name}.mp4", duration, name, part=part)
+                pieces[(scene.index, first)] = (audio, segment)
+        for place in self.finish_order:
+            on_scene_done(*pieces[place])
+        return [pieces[place] for place in sorted(pieces)]
+
+
+def test_the_parts_of_a_scene_are_published_in_timeline_order(tmp_path: Path) -> None:
+    stream = MemoryStream()
+    tracker = FakeTracker()
+    order = [(1, 4), (2, 0), (1, 0), (0, 0), (3, 0), (1, 2)]
+    ports = PipelinePorts(
+        assessor=FakeAssessor(),
+        retriever=FakeRetriever(),
+        writer=FakeWriter(),
+        executor=PartedExecutor(order),
+        assembler=FakeAssembler(),
+        tracker=tracker,
+        blobs=MemoryBlobStore(),
+        scratch=tmp_path / "scratch",
+        pacing=EstimatedPacing(),
+        stream=stream,
+    )
+    VideoPipeline(ports).run("r1", REQUEST)
+    assert [index for index, _ in stream.scenes] == [0, 1, 1, 1, 2, 3]
+    assert [start for _, start in stream.scenes] == [0.0, 2.5, 5.5, 7.75, 9.75, 12.75]
+    events = _stream_events(tracker)
+    # A scene counts as playable once its last part is out; every part counts as a part.
+    assert [e["stream_parts"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [e["stream_scenes"] for e in events] == [1, 1, 1, 2, 3, 4]
+    assert stream.playlists[-1][1] is True
+    assert not any(complete for _, complete in stream.playlists[:-1])
+    # Progress counts scenes, not pieces: four scenes, reported once each is whole.
+    done = [d["scenes_done"] for d in tracker.details if "scenes_done" in d]
+    assert done[-1] == 4 and max(done) == 4
+    assert tracker.status is RequestStatus.COMPLETED
+
+
 def test_every_publication_is_a_scene_event_naming_its_blobs(tmp_path: Path) -> None:
     tracker, _ = _run(tmp_path, MemoryStream(), finish_order=[0, 1, 2, 3])
     events = _stream_events(tracker)
@@ -246,9 +309,28 @@ def _scene(index: int, words: int) -> Scene:
 def test_the_first_scene_is_sent_first_then_the_longest() -> None:
     scene_executor = pytest.importorskip("actors.scene_executor")
     scenes = [_scene(0, 3), _scene(1, 10), _scene(2, 40), _scene(3, 20), _scene(4, 40)]
-    order = [s.index for s in scene_executor.dispatch_order(scenes)]
+    pieces = [(scene, None) for scene in scenes]
+    order = [s.index for s, _ in scene_executor.dispatch_order(pieces, Grade(6))]
     assert order == [0, 2, 4, 3, 1]
-    assert scene_executor.dispatch_order([]) == []
+    assert scene_executor.dispatch_order([], Grade(6)) == []
+
+
+def test_the_first_scenes_parts_go_first_in_order_then_the_longest_pieces() -> None:
+    scene_executor = pytest.importorskip("actors.scene_executor")
+    opening = Scene(0, SceneKind.TITLE, "T", (), ("One two three.", "Four five six seven."))
+    long_one = Scene(1, SceneKind.CONCEPT, "L", ("b",), tuple(["word " * 30 + "end."] * 2))
+    pieces = [
+        (opening, ScenePart(0, 1, 2)),
+        (opening, ScenePart(1, 1, 2)),
+        (_scene(2, 5), None),
+        (long_one, ScenePart(0, 1, 2)),
+        (long_one, ScenePart(1, 1, 2)),
+    ]
+    order = scene_executor.dispatch_order(pieces, Grade(6))
+    placed = [(s.index, 0 if p is None else p.first) for s, p in order]
+    # The opening's parts first and in order; then the long scene's two equal parts (in
+    # timeline order), then the short scene.
+    assert placed == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
 
 
 # -- the playlist text -----------------------------------------------------------------------

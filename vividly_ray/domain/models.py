@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -245,6 +246,55 @@ class SentenceTiming:
 
 
 @dataclass(frozen=True)
+class ScenePart:
+    """A run of a scene's narration sentences that is narrated and encoded as one piece.
+
+    A long scene is cut at sentence boundaries into parts, so its work can be spread over
+    several workers; the parts' audio and segments, joined in order, are exactly the whole
+    scene's. Only the first part opens with the scene's lead-in silence, and only the last part
+    ends with its tail; every later part opens with the gap that separates two sentences.
+    """
+
+    first: int  # the index of its first sentence among the scene's narration sentences
+    count: int  # how many sentences it narrates
+    total: int  # how many narration sentences the whole scene has
+
+    def __post_init__(self) -> None:
+        if self.first < 0 or self.count < 1 or self.first + self.count > self.total:
+            raise ValueError(
+                f"a scene part must narrate 1 or more of the scene's {self.total} sentences "
+                f"(first {self.first}, count {self.count})"
+            )
+
+    @property
+    def opens(self) -> bool:
+        return self.first == 0
+
+    @property
+    def closes(self) -> bool:
+        return self.first + self.count == self.total
+
+    def of(self, sentences: Sequence[str]) -> list[str]:
+        """This part's sentences out of the scene's narration sentences."""
+        return list(sentences[self.first : self.first + self.count])
+
+
+def piece_name(scene_index: int, part: ScenePart | None) -> str:
+    """A file-name-safe name of a scene or of one part of it: ``scene-003``, ``scene-003-04``
+    (the part of scene 3 that starts at its sentence 4)."""
+    name = f"scene-{scene_index:03d}"
+    return name if part is None else f"{name}-{part.first:02d}"
+
+
+def piece_label(scene_index: int, part: ScenePart | None) -> str:
+    """How errors and logs name a scene or a part of it."""
+    if part is None:
+        return f"scene {scene_index}"
+    last = part.first + part.count
+    return f"scene {scene_index} (sentences {part.first + 1}-{last} of {part.total})"
+
+
+@dataclass(frozen=True)
 class TaskSpan:
     """When and where one scene task ran: the worker that ran it and its wall-clock start and
     end (seconds since the epoch), so a request's manifest can show where the time went."""
@@ -256,7 +306,8 @@ class TaskSpan:
 
 @dataclass(frozen=True)
 class SceneAudio:
-    """Narration for one scene: a mono 16-bit WAV file and exact sentence timings."""
+    """Narration for one scene (or one part of it): a mono 16-bit WAV file and exact sentence
+    timings, in seconds from the start of this audio."""
 
     scene_index: int
     wav_key: str  # blob key of a mono 16-bit WAV in the BlobStore
@@ -272,11 +323,13 @@ class SceneAudio:
     # work did not run on a cluster).
     node_id: str = ""
     span: TaskSpan | None = None  # the narrate task's worker and times (None off the pools)
+    # The sentences this audio narrates when the scene was cut into parts; None: all of them.
+    part: ScenePart | None = None
 
 
 @dataclass(frozen=True)
 class SceneSegment:
-    """An encoded video segment for one scene (H.264, no audio)."""
+    """An encoded video segment for one scene or one part of it (H.264, no audio)."""
 
     scene_index: int
     video_key: str  # blob key of the segment in the BlobStore
@@ -288,6 +341,7 @@ class SceneSegment:
     # work did not run on a cluster).
     node_id: str = ""
     span: TaskSpan | None = None  # the draw+encode task's worker and times (None off the pools)
+    part: ScenePart | None = None  # the part of the scene it shows (None: the whole scene)
 
 
 @dataclass(frozen=True)

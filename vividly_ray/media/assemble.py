@@ -3,7 +3,8 @@
 The video is joined by stream copy (no re-encode, so the cost does not grow with the picture
 size), the narration is joined as PCM and encoded to AAC exactly once, and every scene's place
 on the timeline comes from its segment's measured duration, so captions, chapters and sound
-all line up with the picture.
+all line up with the picture. A scene the pools cut into parts arrives as several pieces,
+joined in order like scenes; its pieces make one chapter.
 
 A repeat of the same assembly (the same script, the same scene audio and segments, the same
 render spec and subtitle choice) is served from the content cache: the delivered files are
@@ -23,7 +24,15 @@ from pathlib import Path
 
 from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.errors import BlobNotFound, StageFailed, VividlyError
-from vividly_ray.domain.models import AssembledVideo, RenderSpec, SceneAudio, SceneSegment, Script
+from vividly_ray.domain.models import (
+    AssembledVideo,
+    Chapter,
+    RenderSpec,
+    SceneAudio,
+    SceneSegment,
+    Script,
+    piece_label,
+)
 from vividly_ray.media.captions import build_cues, to_srt, to_webvtt
 from vividly_ray.media.chapters import ffmetadata
 from vividly_ray.media.ffmpeg import (
@@ -189,19 +198,16 @@ class VideoAssembler:
         if not scenes:
             raise StageFailed(STAGE, "there are no scene segments to assemble")
         for audio, segment in scenes:
-            if audio.scene_index != segment.scene_index:
+            if (audio.scene_index, audio.part) != (segment.scene_index, segment.part):
                 raise StageFailed(
                     STAGE,
-                    f"narration of scene {audio.scene_index} paired with the segment of scene "
-                    f"{segment.scene_index}",
+                    f"narration of {piece_label(audio.scene_index, audio.part)} paired with the "
+                    f"segment of {piece_label(segment.scene_index, segment.part)}",
                 )
         out_dir.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         offsets = _offsets([segment.duration for _, segment in scenes])
-        chapters = tuple(
-            (_scene_title(script, audio.scene_index), start, start + segment.duration)
-            for (audio, segment), start in zip(scenes, offsets, strict=True)
-        )
+        chapters = _chapters(script, scenes, offsets)
         cues = build_cues(
             [(start, audio) for (audio, _), start in zip(scenes, offsets, strict=True)]
         )
@@ -281,6 +287,23 @@ def _one_format(wavs: list[Path], scratch: Path) -> list[Path]:
         run_ffmpeg(args, STAGE)
         converted.append(out)
     return converted
+
+
+def _chapters(
+    script: Script, scenes: Sequence[tuple[SceneAudio, SceneSegment]], offsets: Sequence[float]
+) -> tuple[Chapter, ...]:
+    """One chapter per scene; the pieces of a scene cut into parts make one chapter."""
+    chapters: list[Chapter] = []
+    previous = None
+    for (audio, segment), start in zip(scenes, offsets, strict=True):
+        end = start + segment.duration
+        if audio.scene_index == previous:
+            title, opened, _ = chapters[-1]
+            chapters[-1] = (title, opened, end)
+        else:
+            chapters.append((_scene_title(script, audio.scene_index), start, end))
+        previous = audio.scene_index
+    return tuple(chapters)
 
 
 def _offsets(durations: Sequence[float]) -> list[float]:

@@ -1,5 +1,9 @@
 """FfmpegSegmentEncoder: one scene's slides, timed to its narration, as a video-only H.264 MP4.
 
+Given the audio of one part of a scene (``SceneAudio.part``), it encodes that part only: the
+slide as it stands when the part starts and the reveals within it, so the parts' segments,
+joined by stream copy, show the whole scene.
+
 Segments are content-addressed: the key covers everything that shows on screen and when
 (render spec, scene text, its visual, reveal plan, and the audio whose timings pace the
 reveals), so a resumed or repeated request gets a finished segment back without drawing or encoding.
@@ -16,7 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneSegment
+from vividly_ray.domain.models import (
+    RenderSpec,
+    Scene,
+    SceneAudio,
+    SceneSegment,
+    piece_label,
+    piece_name,
+)
 from vividly_ray.media.ffmpeg import run_ffmpeg, segment_encode_args, stills_concat_script
 from vividly_ray.media.mp4 import video_track
 from vividly_ray.media.slides import SlideRenderer
@@ -44,6 +55,8 @@ def segment_key(spec: RenderSpec, scene: Scene, audio: SceneAudio) -> str:
         list(scene.reveal_at),
         dataclasses.asdict(scene.visual) if scene.visual is not None else None,
         audio.content_key,
+        # Which sentences of the scene the audio holds decides which reveals fall within it.
+        dataclasses.asdict(audio.part) if audio.part is not None else None,
     )
 
 
@@ -72,10 +85,18 @@ class FfmpegSegmentEncoder:
         meta = self.cache.get_json("segment-meta", key)
         if meta is not None:
             video_key = self.cache.blob_key("segments", key, ".mp4")
-            return SceneSegment(scene.index, video_key, float(meta["duration"]), key, reused=True)
+            return SceneSegment(
+                scene.index,
+                video_key,
+                float(meta["duration"]),
+                key,
+                reused=True,
+                part=audio.part,
+            )
         try:
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            scratch = Path(tempfile.mkdtemp(prefix=f"scene-{scene.index:03d}-", dir=self.work_dir))
+            prefix = f"{piece_name(scene.index, audio.part)}-"
+            scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_dir))
             with cpu_meter() as measured:
                 try:
                     video_key, duration = self._draw_and_encode(scene, audio, scratch, key)
@@ -88,9 +109,15 @@ class FfmpegSegmentEncoder:
             # The slides, the encoder's output or the stored copy found the disk full. Nothing
             # is kept (no metadata, so no entry), and another attempt, maybe on another node
             # or once space is freed, starts over.
-            raise no_space_failure(STAGE, f"scene {scene.index}", exc) from exc
+            raise no_space_failure(STAGE, piece_label(scene.index, audio.part), exc) from exc
         return SceneSegment(
-            scene.index, video_key, duration, key, reused=False, cpu_seconds=measured.seconds
+            scene.index,
+            video_key,
+            duration,
+            key,
+            reused=False,
+            cpu_seconds=measured.seconds,
+            part=audio.part,
         )
 
     def _draw_and_encode(
@@ -110,7 +137,7 @@ class FfmpegSegmentEncoder:
             if abs(duration - audio.duration) > DURATION_TOLERANCE_S:
                 raise StageFailed(
                     STAGE,
-                    f"scene {scene.index}: segment lasts {duration:.3f} s "
+                    f"{piece_label(scene.index, audio.part)}: segment lasts {duration:.3f} s "
                     f"but its narration {audio.duration:.3f} s",
                 )
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import SceneAudio, SceneSegment
+from vividly_ray.domain.models import SceneAudio, ScenePart, SceneSegment, piece_name
 from vividly_ray.media.ffmpeg import AUDIO_BITRATE, AUDIO_CODER, run_ffmpeg
 from vividly_ray.media.stream_cache import StreamPartCache, part_cache_key
 from vividly_ray.pipeline.ports import StreamPart
@@ -55,7 +55,7 @@ AAC_PRIMING_SAMPLES = 1024
 AUDIO_RATE = 22_050
 PRIMING_S = AAC_PRIMING_SAMPLES / AUDIO_RATE
 HLS_VERSION = 6  # EXT-X-MAP in a playlist that is not I-frames only
-PART_NAME = re.compile(r"^(init-[0-9a-f]{16}\.mp4|scene-[0-9]{3,6}\.m4s)$")
+PART_NAME = re.compile(r"^(init-[0-9a-f]{16}\.mp4|scene-[0-9]{3,6}(-[0-9]{2,4})?\.m4s)$")
 _MAP_URI = re.compile(r'URI="([^"]*)"')
 
 
@@ -70,8 +70,9 @@ def part_key(request_id: str, name: str) -> str:
     return f"videos/{request_id}/stream/{name}"
 
 
-def media_name(scene_index: int) -> str:
-    return f"scene-{scene_index:03d}.m4s"
+def media_name(scene_index: int, part: ScenePart | None = None) -> str:
+    """``scene-003.m4s``, or ``scene-003-04.m4s`` for the part of scene 3 from its sentence 4."""
+    return f"{piece_name(scene_index, part)}.m4s"
 
 
 def init_name(init: bytes) -> str:
@@ -381,7 +382,7 @@ class BlobHlsPublisher:
         init_key = part_key(request_id, init_name(init))
         if self.blobs.stat(init_key) is None:
             self.blobs.put_bytes(init_key, init, PART_CONTENT_TYPE)
-        media_key = part_key(request_id, media_name(segment.scene_index))
+        media_key = part_key(request_id, media_name(segment.scene_index, segment.part))
         self.blobs.put_bytes(media_key, media, PART_CONTENT_TYPE)
         return StreamPart(segment.scene_index, media_key, init_key, start, duration)
 

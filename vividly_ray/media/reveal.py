@@ -68,17 +68,29 @@ def reveal_sentences(scene: Scene, sentence_count: int) -> list[int]:
 
 
 def reveal_times(scene: Scene, audio: SceneAudio) -> list[float]:
-    """Seconds into the scene at which each part appears."""
+    """Seconds into the audio at which each part appears.
+
+    For the audio of one part of a scene (``audio.part``), a part revealed at an earlier
+    sentence is on screen from the start, and one revealed at a later sentence is not shown
+    (its time is the audio's end); so the pieces, joined, show what the whole scene shows.
+    """
     if scene.kind in (SceneKind.TITLE, SceneKind.CREDITS):
         # Title cards and credits are read as a whole, so everything is there from the start.
         return [0.0] * len(scene.bullets)
     sentences = audio.sentences
     if not sentences:
         return [0.0] * revealed_parts(scene)
-    return [
-        min(max(sentences[k].start, 0.0), audio.duration)
-        for k in reveal_sentences(scene, len(sentences))
-    ]
+    piece = audio.part
+    first, total = (0, len(sentences)) if piece is None else (piece.first, piece.total)
+    times = []
+    for k in reveal_sentences(scene, total):
+        if k < first:
+            times.append(0.0)
+        elif k - first >= len(sentences):
+            times.append(audio.duration)
+        else:
+            times.append(min(max(sentences[k - first].start, 0.0), audio.duration))
+    return times
 
 
 def _quantise(seconds: float) -> int:

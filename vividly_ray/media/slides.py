@@ -13,7 +13,14 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import RenderSpec, Scene, SceneAudio, SceneKind, Script
+from vividly_ray.domain.models import (
+    RenderSpec,
+    Scene,
+    SceneAudio,
+    SceneKind,
+    Script,
+    piece_name,
+)
 from vividly_ray.media.diagrams import visual_slide
 from vividly_ray.media.layout import (
     Item,
@@ -99,7 +106,7 @@ class SlideRenderer:
         for number, state in enumerate(slide_states(scene, audio)):
             self._paint(canvas, [i for step in layout.steps[shown : state.revealed] for i in step])
             shown = state.revealed
-            path = out_dir / f"scene-{scene.index:03d}-state-{number:02d}.png"
+            path = out_dir / f"{piece_name(scene.index, audio.part)}-state-{number:02d}.png"
             # Fast compression: these files live for one encode and are read once.
             canvas.save(path, format="PNG", compress_level=1)
             frames.append(SlideFrame(path, state.duration))

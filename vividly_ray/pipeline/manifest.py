@@ -3,7 +3,7 @@ what it cost."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vividly_ray import __version__
@@ -41,6 +41,9 @@ def build_manifest(
         cpu_seconds=sum(cpu.values()),
     )
     cost["cpu_seconds_by_stage"] = cpu
+    by_scene: dict[int, list[tuple[SceneAudio, SceneSegment]]] = {}
+    for audio, segment in scenes:
+        by_scene.setdefault(audio.scene_index, []).append((audio, segment))
     cost["llm_calls"] = script.usage.llm_calls
     return {
         "request_id": request_id,
@@ -61,12 +64,14 @@ def build_manifest(
             "video_seconds": round(video.duration, 3),
             "scenes": [
                 {
-                    "index": audio.scene_index,
-                    "title": script.scenes[audio.scene_index].title,
-                    "seconds": round(segment.duration, 3),
-                    "segment_reused": segment.reused,
+                    "index": index,
+                    "title": script.scenes[index].title,
+                    "seconds": round(sum(segment.duration for _, segment in pieces), 3),
+                    "segment_reused": all(segment.reused for _, segment in pieces),
+                    # How many pieces the pools cut the scene into (1: it was not cut).
+                    "parts": len(pieces),
                 }
-                for audio, segment in scenes
+                for index, pieces in by_scene.items()
             ],
         },
         "chapters": [
@@ -78,15 +83,17 @@ def build_manifest(
             "script": script.planned_by,
             "scenes": [
                 {
-                    "index": audio.scene_index,
-                    "written_by": script.scenes[audio.scene_index].written_by,
-                    "voiced_by": audio.voiced_by,
+                    "index": index,
+                    "written_by": script.scenes[index].written_by,
+                    # A scene cut into parts may have parts in two voices (a provider that
+                    # failed part way) and on several nodes: each is listed once, in order.
+                    "voiced_by": _distinct(audio.voiced_by for audio, _ in pieces),
                     # Which cluster node narrated and which encoded the scene (empty off a
                     # cluster): a slow or faulty node shows up here.
-                    "narrated_on": audio.node_id,
-                    "encoded_on": segment.node_id,
+                    "narrated_on": _distinct(audio.node_id for audio, _ in pieces),
+                    "encoded_on": _distinct(segment.node_id for _, segment in pieces),
                 }
-                for audio, segment in scenes
+                for index, pieces in by_scene.items()
             ],
         },
         "cost": cost,
@@ -96,6 +103,8 @@ def build_manifest(
             {
                 "task": task,
                 "scene": audio.scene_index,
+                # The scene's first sentence in this piece (0 also for a scene not cut).
+                "part": 0 if audio.part is None else audio.part.first,
                 "worker": span.worker,
                 "start": round(span.started_at, 3),
                 "end": round(span.finished_at, 3),
@@ -117,3 +126,8 @@ def build_manifest(
             "script": "script.json",
         },
     }
+
+
+def _distinct(values: Iterable[str]) -> str:
+    """The values, each once, in order, joined by ", "."""
+    return ", ".join(dict.fromkeys(values))

@@ -170,7 +170,7 @@ class VideoPipeline:
                     "files": files,
                     "video_seconds": round(video.duration, 3),
                     "stage_seconds": timeline.stage_seconds(),
-                    "scenes_reused": sum(1 for _, seg in scenes if seg.reused),
+                    "scenes_reused": _reused_scenes(scenes),
                 },
             )
             self._ports.tracker.transition(
@@ -210,7 +210,7 @@ class VideoPipeline:
             duration=video.duration,
             scene_count=len(script.scenes),
             title=script.title,
-            reused_scenes=sum(1 for _, seg in scenes if seg.reused),
+            reused_scenes=_reused_scenes(scenes),
         )
 
     def _enter(
@@ -305,14 +305,21 @@ class VideoPipeline:
         self._listener.scenes(0, total)
         last_report = 0.0
         unreported: list[str] = []
+        narrated: dict[int, int] = {}  # sentences finished so far, per scene cut into parts
 
         def on_scene_done(audio: SceneAudio, segment: SceneSegment) -> None:
             nonlocal done, last_report
-            done += 1
             if feed is not None:
                 feed.add(audio, segment)
-            # The scene's blobs are recorded with the request, so erasing it can find them.
+            # The piece's blobs are recorded with the request, so erasing it can find them.
             unreported.extend((audio.wav_key, segment.video_key))
+            part = segment.part
+            if part is not None:
+                index = segment.scene_index
+                narrated[index] = narrated.get(index, 0) + part.count
+                if narrated[index] < part.total:
+                    return  # the scene's other parts are still running
+            done += 1
             self._listener.scenes(done, total)
             now = time.monotonic()
             # Persist at most a few times a second; the last scene always reports.
@@ -343,13 +350,23 @@ class VideoPipeline:
         )
 
 
-class _StreamFeed:
-    """Publishes finished scenes to the progressive stream in scene order, on its own thread.
+def _reused_scenes(scenes: list[tuple[SceneAudio, SceneSegment]]) -> int:
+    """Scenes whose every piece (the whole scene, or each of its parts) came from the cache."""
+    reused: dict[int, bool] = {}
+    for _, segment in scenes:
+        reused[segment.scene_index] = reused.get(segment.scene_index, True) and segment.reused
+    return sum(reused.values())
 
-    Scene k is published once scenes 0..k are all done, so the playlist only ever grows at its
-    end. Each publication is recorded as a scene event (``stream_scenes``, and its blob keys,
-    so erasure finds them). Publishing never fails the request: an error is logged and the
-    stream stops growing, while the MP4 is still delivered.
+
+class _StreamFeed:
+    """Publishes finished pieces to the progressive stream in timeline order, on its own thread.
+
+    A piece (a whole scene, or one part of a scene cut into parts) is published once every
+    piece before it on the timeline is done, so the playlist only ever grows at its end. Each
+    publication is recorded as a scene event (``stream_parts``, ``stream_scenes``: the scenes
+    whose every piece is playable, and its blob keys, so erasure finds them). Publishing never
+    fails the request: an error is logged and the stream stops growing, while the MP4 is still
+    delivered.
     """
 
     def __init__(
@@ -359,8 +376,11 @@ class _StreamFeed:
         self._tracker = tracker
         self._request_id = request_id
         self._order = [scene.index for scene in script.scenes]
-        self._waiting: dict[int, tuple[SceneAudio, SceneSegment]] = {}
-        self._next = 0
+        # Finished pieces not yet published, by (scene index, first sentence).
+        self._waiting: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
+        self._next = 0  # the position in ``_order`` of the scene to publish next
+        self._next_sentence = 0  # and the sentence its next piece starts with
+        self._scenes = 0  # scenes published whole
         self._start = 0.0
         self._parts: list[StreamPart] = []
         self._stopped = threading.Event()
@@ -369,14 +389,23 @@ class _StreamFeed:
         self._thread.start()
 
     def add(self, audio: SceneAudio, segment: SceneSegment) -> None:
-        """A finished scene; it and any scenes it was holding back go out in order."""
-        self._waiting[segment.scene_index] = (audio, segment)
-        while self._next < len(self._order) and self._order[self._next] in self._waiting:
-            audio, segment = self._waiting.pop(self._order[self._next])
-            # The scene's place on the timeline is where the delivered MP4 puts it too.
+        """A finished piece; it and any pieces it was holding back go out in order."""
+        first = 0 if segment.part is None else segment.part.first
+        self._waiting[(segment.scene_index, first)] = (audio, segment)
+        while self._next < len(self._order):
+            found = self._waiting.pop((self._order[self._next], self._next_sentence), None)
+            if found is None:
+                break
+            audio, segment = found
+            # The piece's place on the timeline is where the delivered MP4 puts it too.
             self._work.put((self._start, audio, segment))
             self._start += segment.duration
-            self._next += 1
+            part = segment.part
+            if part is None or part.closes:
+                self._next += 1
+                self._next_sentence = 0
+            else:
+                self._next_sentence = part.first + part.count
 
     def finish(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) for every queued scene to be published."""
@@ -406,7 +435,9 @@ class _StreamFeed:
     def _publish(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
         part = self._publisher.publish_scene(self._request_id, start, audio, segment)
         self._parts.append(part)
-        total, published = len(self._order), len(self._parts)
+        if segment.part is None or segment.part.closes:
+            self._scenes += 1
+        total, published = len(self._order), self._scenes
         key = self._publisher.publish_playlist(
             self._request_id, self._parts, complete=published == total
         )
@@ -414,8 +445,9 @@ class _StreamFeed:
         self._tracker.progress(
             self._request_id,
             band_progress(RequestStatus.GENERATING_VIDEO, published / total),
-            f"stream: {published}/{total} scenes playable",
+            f"stream: {published}/{total} scenes playable ({len(self._parts)} parts)",
             details={
+                "stream_parts": len(self._parts),
                 "stream_scenes": published,
                 "stream_total": total,
                 "blobs": [part.media_key, *([part.init_key] if new_init else []), key],

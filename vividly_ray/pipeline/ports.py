@@ -20,6 +20,7 @@ from vividly_ray.domain.models import (
     Retrieval,
     Scene,
     SceneAudio,
+    ScenePart,
     SceneSegment,
     Script,
     VideoRequest,
@@ -74,13 +75,23 @@ class ScriptWriter(Protocol):
 
 
 class Narrator(Protocol):
-    """Speaks one scene's narration and reports exact sentence timings."""
+    """Speaks one scene's narration (or one part of it) and reports exact sentence timings.
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio: ...
+    With a ``part``, only its sentences are spoken, laid out as they sit in the whole scene
+    (``speech.timing.part_edges``), so the parts' audio joined is the whole scene's.
+    """
+
+    def narrate(
+        self, scene: Scene, grade: Grade, part: ScenePart | None = None
+    ) -> SceneAudio: ...
 
 
 class SegmentEncoder(Protocol):
-    """Draws one scene's slides in step with its narration and encodes a video segment."""
+    """Draws one scene's slides in step with its narration and encodes a video segment.
+
+    For audio of one part of a scene, the segment shows that part only: the slide as it stands
+    when the part starts, and the reveals that fall within it.
+    """
 
     def encode(self, scene: Scene, audio: SceneAudio) -> SceneSegment: ...
 
@@ -91,9 +102,10 @@ SceneDone = Callable[[SceneAudio, SceneSegment], None]
 class SceneExecutor(Protocol):
     """Runs narration then encoding for every scene, in parallel where it can.
 
-    A scene's encode starts as soon as its own audio exists. ``on_scene_done`` is called once
-    per finished scene, in completion order; if it raises, the remaining work is cancelled.
-    Results come back in scene order.
+    An executor may cut a long scene into parts (``ScenePart``), each narrated and encoded as
+    its own piece. A piece's encode starts as soon as its own audio exists. ``on_scene_done``
+    is called once per finished piece, in completion order; if it raises, the remaining work is
+    cancelled. Results come back in timeline order: by scene, and a scene's parts in order.
     """
 
     def run(

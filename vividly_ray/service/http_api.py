@@ -699,11 +699,12 @@ def create_app(services: ApiServices) -> FastAPI:
         signature: Annotated[str | None, Query(description=_SIGNED_QUERY["signature"])] = None,
         if_none: Annotated[str | None, Header(alias="if-none-match")] = None,
     ) -> Response:
-        """A part the playlist names: ``init-<hash>.mp4`` or ``scene-<nnn>.m4s``."""
+        """A part the playlist names: ``init-<hash>.mp4``, ``scene-<nnn>.m4s`` or
+        ``scene-<nnn>-<mm>.m4s`` (a part of a scene, from its sentence mm)."""
         if not PART_NAME.match(name):
             raise BlobNotFound(
                 f"no stream part {name!r}; the playlist names init-<hash>.mp4 and "
-                "scene-<nnn>.m4s parts"
+                "scene-<nnn>.m4s / scene-<nnn>-<mm>.m4s parts"
             )
         record, _ = reader(request_id, f"stream/{name}", authorization, expires, signature)
         key = part_key(request_id, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vividly_ray.domain.models import SceneAudio, SentenceTiming
+from vividly_ray.domain.models import SceneAudio, ScenePart, SentenceTiming
 
 
 def scene_audio(
@@ -16,6 +16,7 @@ def scene_audio(
     voiced_by: str,
     tts_characters: int = 0,
     cpu_seconds: float = 0.0,
+    part: ScenePart | None = None,
 ) -> SceneAudio:
     """The SceneAudio that a cached WAV and its ``{"duration", "sentences"}`` metadata describe."""
     return SceneAudio(
@@ -30,4 +31,5 @@ def scene_audio(
         voiced_by=voiced_by,
         tts_characters=tts_characters,
         cpu_seconds=cpu_seconds,
+        part=part,
     )

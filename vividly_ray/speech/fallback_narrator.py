@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from vividly_ray.domain.models import Grade, Scene, SceneAudio
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, ScenePart
 from vividly_ray.pipeline.ports import Narrator
 from vividly_ray.resilience import CircuitBreaker
 from vividly_ray.storage.cache import out_of_space
@@ -38,16 +38,16 @@ class FallbackNarrator:
         if callable(warm):
             warm()
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
         if not self._breaker.allow():
             _log.debug(
                 "speech provider %s is switched off for now; scene %d uses the fallback voice",
                 self._breaker.name,
                 scene.index,
             )
-            return self._fallback.narrate(scene, grade)
+            return self._fallback.narrate(scene, grade, part)
         try:
-            audio = self._primary.narrate(scene, grade)
+            audio = self._primary.narrate(scene, grade, part)
         # Whatever the provider raised (its SDK has many kinds), the scene still gets a voice.
         except Exception as exc:
             if out_of_space(exc.__cause__):
@@ -62,6 +62,6 @@ class FallbackNarrator:
                 exc,
                 self._breaker.state.value,
             )
-            return self._fallback.narrate(scene, grade)
+            return self._fallback.narrate(scene, grade, part)
         self._breaker.record_success()
         return audio

@@ -32,13 +32,13 @@ from google.cloud import texttospeech_v1beta1 as tts
 from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, ScenePart
 from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
-    SCENE_LEAD_SECONDS,
-    SCENE_TAIL_SECONDS,
     SENTENCE_GAP_SECONDS,
     length_scale,
+    part_edges,
+    spoken_sentences,
 )
 from vividly_ray.speech.wav import silence, wav_duration, write_wav
 from vividly_ray.storage.cache import ContentCache, content_key, no_space_failure, out_of_space
@@ -131,24 +131,29 @@ class GoogleNarrator:
     def voiced_by(self) -> str:
         return f"google:{self.voice}"
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
-        sentences = [s.strip() for s in scene.narration if s.strip()]
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
+        sentences = spoken_sentences(scene, part)
         if not sentences:
             raise StageFailed(_STAGE, f"scene {scene.index} has no narration")
         rate = speaking_rate(grade)
         settings = (self.voice, self._language, rate, self._sample_rate)
-        key = content_key("audio", _AUDIO_FORMAT_VERSION, "google", *settings, sentences)
+        edges = part_edges(part)
+        key = content_key(
+            "audio", _AUDIO_FORMAT_VERSION, "google", *settings, sentences, *edges
+        )
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=self.voiced_by)
+            return scene_audio(
+                scene.index, cached_wav, cached_meta, key, voiced_by=self.voiced_by, part=part
+            )
         call: Call = functools.partial(self._synthesize, scene.index, rate)
         speech = _SceneSpeech(call, self._sample_rate, scene.index)
         if supports_marks(self.voice):
             voiced = speech.with_marks(sentences)
         else:
             voiced = [speech.plain(_split(s, MAX_INPUT_BYTES, _utf8_size)) for s in sentences]
-        samples, timings = _assemble(sentences, voiced, self._sample_rate)
+        samples, timings = _assemble(sentences, voiced, self._sample_rate, edges)
         duration = 0.0
 
         def write(tmp: Path) -> None:
@@ -172,6 +177,7 @@ class GoogleNarrator:
             key,
             voiced_by=self.voiced_by,
             tts_characters=speech.characters,
+            part=part,
         )
 
     def _synthesize(
@@ -362,9 +368,10 @@ def _join(parts: list[Pcm]) -> Pcm:
 
 
 def _assemble(
-    sentences: list[str], voiced: list[Pcm], rate: int
+    sentences: list[str], voiced: list[Pcm], rate: int, edges: tuple[float, float]
 ) -> tuple[Pcm, list[dict[str, Any]]]:
-    parts = [silence(SCENE_LEAD_SECONDS, rate)]
+    lead, tail = edges
+    parts = [silence(lead, rate)]
     cursor = len(parts[0])
     timings: list[dict[str, Any]] = []
     for number, (sentence, pcm) in enumerate(zip(sentences, voiced, strict=True)):
@@ -376,5 +383,5 @@ def _assemble(
         parts.append(pcm)
         cursor += len(pcm)
         timings.append({"text": sentence, "start": start / rate, "end": cursor / rate})
-    parts.append(silence(SCENE_TAIL_SECONDS, rate))
+    parts.append(silence(tail, rate))
     return np.concatenate(parts).astype(np.int16), timings

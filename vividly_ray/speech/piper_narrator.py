@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, ScenePart
 from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
-    SCENE_LEAD_SECONDS,
-    SCENE_TAIL_SECONDS,
     SENTENCE_GAP_SECONDS,
     length_scale,
+    part_edges,
+    spoken_sentences,
 )
 from vividly_ray.speech.wav import silence, wav_duration, write_wav
 from vividly_ray.storage.cache import ContentCache, content_key, no_space_failure, out_of_space
@@ -70,19 +70,22 @@ class PiperNarrator:
         """Load the model now rather than on the first scene."""
         self._load_voice()
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
-        sentences = [s.strip() for s in scene.narration if s.strip()]
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
+        sentences = spoken_sentences(scene, part)
         if not sentences:
             raise StageFailed("generating_video", f"scene {scene.index} has no narration")
         scale = length_scale(grade)
-        key = content_key("audio", _AUDIO_FORMAT_VERSION, VOICE_ID, scale, sentences)
+        edges = part_edges(part)
+        key = content_key("audio", _AUDIO_FORMAT_VERSION, VOICE_ID, scale, sentences, *edges)
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID)
+            return scene_audio(
+                scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID, part=part
+            )
         try:
             with cpu_meter() as measured:
-                samples, rate, timings = self._synthesise(sentences, scale)
+                samples, rate, timings = self._synthesise(sentences, scale, edges)
         except Exception as exc:  # onnxruntime and espeak raise many kinds
             raise StageFailed(
                 "generating_video",
@@ -105,18 +108,19 @@ class PiperNarrator:
             if not out_of_space(exc):
                 raise
             raise no_space_failure("generating_video", f"scene {scene.index}", exc) from exc
-        audio = scene_audio(scene.index, wav_key, meta, key, voiced_by=VOICE_ID)
+        audio = scene_audio(scene.index, wav_key, meta, key, voiced_by=VOICE_ID, part=part)
         return dataclasses.replace(audio, cpu_seconds=measured.seconds)
 
     def _synthesise(
-        self, sentences: list[str], scale: float
+        self, sentences: list[str], scale: float, edges: tuple[float, float]
     ) -> tuple[np.ndarray[Any, np.dtype[np.int16]], int, list[dict[str, Any]]]:
         from piper.config import SynthesisConfig
 
         voice = self._load_voice()
         rate = int(voice.config.sample_rate)
         config = SynthesisConfig(length_scale=scale)
-        parts = [silence(SCENE_LEAD_SECONDS, rate)]
+        lead, tail = edges
+        parts = [silence(lead, rate)]
         cursor = len(parts[0])
         timings: list[dict[str, Any]] = []
         for number, sentence in enumerate(sentences):
@@ -130,5 +134,5 @@ class PiperNarrator:
                 parts.append(pcm)
                 cursor += len(pcm)
             timings.append({"text": sentence, "start": start / rate, "end": cursor / rate})
-        parts.append(silence(SCENE_TAIL_SECONDS, rate))
+        parts.append(silence(tail, rate))
         return np.concatenate(parts).astype(np.int16), rate, timings

@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from vividly_ray.domain.errors import StageFailed
-from vividly_ray.domain.models import Grade, Scene, SceneAudio
+from vividly_ray.domain.models import Grade, Scene, SceneAudio, ScenePart
 from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.script.pacing import spoken_words
 from vividly_ray.speech.audio_meta import scene_audio
 from vividly_ray.speech.timing import (
-    SCENE_LEAD_SECONDS,
-    SCENE_TAIL_SECONDS,
     SENTENCE_GAP_SECONDS,
+    part_edges,
+    spoken_sentences,
     words_per_second,
 )
 from vividly_ray.speech.wav import wav_duration, write_wav
@@ -61,19 +61,24 @@ class SilentNarrator:
         self._cache = cache
         self._rate = sample_rate
 
-    def narrate(self, scene: Scene, grade: Grade) -> SceneAudio:
-        sentences = [s.strip() for s in scene.narration if s.strip()]
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
+        sentences = spoken_sentences(scene, part)
         if not sentences:
             raise StageFailed("generating_video", f"scene {scene.index} has no narration")
         rate = words_per_second(grade)
-        key = content_key("audio", _AUDIO_FORMAT_VERSION, VOICE_ID, self._rate, rate, sentences)
+        edges = part_edges(part)
+        key = content_key(
+            "audio", _AUDIO_FORMAT_VERSION, VOICE_ID, self._rate, rate, sentences, *edges
+        )
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:
-            return scene_audio(scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID)
+            return scene_audio(
+                scene.index, cached_wav, cached_meta, key, voiced_by=VOICE_ID, part=part
+            )
         duration = 0.0
         with cpu_meter() as measured:
-            total, timings = self._layout(sentences, grade)
+            total, timings = self._layout(sentences, grade, edges)
 
             def write(tmp: Path) -> None:
                 nonlocal duration
@@ -85,13 +90,22 @@ class SilentNarrator:
         meta = {"sentences": timings, "duration": duration}
         self._cache.put_json("audio-timings", key, meta)
         return scene_audio(
-            scene.index, wav_key, meta, key, voiced_by=VOICE_ID, cpu_seconds=measured.seconds
+            scene.index,
+            wav_key,
+            meta,
+            key,
+            voiced_by=VOICE_ID,
+            cpu_seconds=measured.seconds,
+            part=part,
         )
 
-    def _layout(self, sentences: list[str], grade: Grade) -> tuple[int, list[dict[str, Any]]]:
+    def _layout(
+        self, sentences: list[str], grade: Grade, edges: tuple[float, float]
+    ) -> tuple[int, list[dict[str, Any]]]:
         """The track's length in samples and where each sentence sits in it (sample-exact)."""
         rate = self._rate
-        cursor = _samples(SCENE_LEAD_SECONDS, rate)
+        lead, tail = edges
+        cursor = _samples(lead, rate)
         timings: list[dict[str, Any]] = []
         for number, sentence in enumerate(sentences):
             if number:
@@ -100,5 +114,5 @@ class SilentNarrator:
             # Every sentence takes at least one sample, so its cue is never empty.
             cursor += max(1, _samples(sentence_seconds(sentence, grade), rate))
             timings.append({"text": sentence, "start": start / rate, "end": cursor / rate})
-        cursor += _samples(SCENE_TAIL_SECONDS, rate)
+        cursor += _samples(tail, rate)
         return cursor, timings

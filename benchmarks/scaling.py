@@ -5,16 +5,18 @@ and every ffmpeg and Piper process inherit the mask) that starts Ray with ``num_
 the same cold request the pipeline benchmark runs, through intake -> Dispatcher -> pools.
 
 The model: the request is a serial part (validating to generating_script, then processing_video
-and notifying) and a set of scene chains (narrate, then encode) whose CPU seconds each task
-measured on its worker (``manifest.json``'s ``tasks``). On N CPUs the chains are list-scheduled
-(scene 0 first, then longest first, an encode before a new narration, as the pools run them), so
-the predicted wall time is serial + makespan(N) + the measured overhead. The runs that fit on
-this machine check the model; the rest of the curve (up to 16 CPUs) is predicted, once as the
-pools work today (one encode per scene) and once with long scenes split into encode segments of
-at most ``--segment-seconds`` of video.
+and notifying) and a set of piece chains (narrate, then encode; a piece is a scene or a part of
+a scene the pools cut) whose CPU seconds each task measured on its worker (``manifest.json``'s
+``tasks``). On N CPUs the chains are list-scheduled (scene 0 first, then longest first, an
+encode before a new narration, as the pools run them), so the predicted wall time is serial +
+makespan(N) + the measured overhead. The runs that fit on this machine check the model; the
+rest of the curve (up to 16 CPUs) is predicted, once with the pieces as measured and once with
+every piece cut finer, into parts of at most ``--segment-seconds`` of video (what a smaller
+``VIVIDLY_PART_SECONDS`` does), each part costing its share of the piece's CPU plus the fixed
+cost a piece has (fitted over the measured pieces: CPU = fixed + per second x video seconds).
 
     python -m benchmarks.scaling [--minutes 3] [--resolution 720p] [--cpus 1,2]
-        [--predict 1,2,4,8,16] [--segment-seconds 8] [--json scaling.json]
+        [--predict 1,2,4,8,16] [--segment-seconds 4] [--json scaling.json]
 """
 
 from __future__ import annotations
@@ -76,14 +78,67 @@ def chains_from(manifest: Mapping[str, Any]) -> list[Chain]:
     ]
 
 
+@dataclass(frozen=True)
+class Costs:
+    """CPU seconds of one piece's narration and encode: fixed + per_s x its video seconds."""
+
+    narrate_fixed: float
+    narrate_per_s: float
+    encode_fixed: float
+    encode_per_s: float
+
+
+def fit_costs(chains: Sequence[Chain]) -> Costs:
+    """Least-squares lines through the measured pieces (fixed costs never below 0)."""
+
+    def line(points: list[tuple[float, float]]) -> tuple[float, float]:
+        if not points:
+            return 0.0, 0.0
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        spread = sum((x - mean_x) ** 2 for x in xs)
+        if spread == 0:
+            return 0.0, mean_y / mean_x if mean_x else 0.0
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+        fixed = mean_y - slope * mean_x
+        if fixed < 0:  # through the origin instead
+            return 0.0, sum(x * y for x, y in points) / sum(x * x for x in xs)
+        return fixed, slope
+
+    narrate = line([(c.video_s, c.narrate_s) for c in chains])
+    encode = line([(c.video_s, c.encode_s) for c in chains])
+    return Costs(narrate[0], narrate[1], encode[0], encode[1])
+
+
+def finer(chains: Sequence[Chain], segment_s: float) -> list[Chain]:
+    """Every piece longer than ``segment_s`` of video cut into even parts of at most that."""
+    costs = fit_costs(chains)
+    out: list[Chain] = []
+    for c in chains:
+        parts = max(1, math.ceil(c.video_s / segment_s - 1e-9))
+        if parts == 1:
+            out.append(c)
+            continue
+        video = c.video_s / parts
+        # The measured piece's CPU beyond its fixed costs is shared; each part pays the fixed.
+        narrate = max(c.narrate_s - costs.narrate_fixed, 0.0) / parts + costs.narrate_fixed
+        encode = max(c.encode_s - costs.encode_fixed, 0.0) / parts + costs.encode_fixed
+        out.extend(
+            Chain(c.scene, narrate, encode, video, c.part * 1000 + n) for n in range(parts)
+        )
+    return out
+
+
 def makespan(chains: Sequence[Chain], cpus: int, segment_s: float | None = None) -> float:
     """List-scheduled finish time of every chain on ``cpus`` identical CPUs.
 
-    With ``segment_s``, a scene's encode is split into ceil(video_s / segment_s) equal parts
-    that may run at once once its narration exists (the split the encode pool would need).
+    With ``segment_s``, every piece is first cut into parts of at most ``segment_s`` of video
+    (``finer``), each narrated and encoded on its own.
     """
     if not chains:
         return 0.0
+    if segment_s:
+        chains = finer(chains, segment_s)
     order = [c for c in chains if c.scene == 0] + sorted(
         (c for c in chains if c.scene != 0), key=lambda c: -(c.narrate_s + c.encode_s)
     )
@@ -111,10 +166,7 @@ def makespan(chains: Sequence[Chain], cpus: int, segment_s: float | None = None)
         heapq.heappush(free, now)
         finish = max(finish, now)
         if narrated is not None:
-            parts = 1 if not segment_s else max(1, math.ceil(narrated.video_s / segment_s))
-            for _ in range(parts):
-                rank_of = rank[(narrated.scene, narrated.part)]
-                heapq.heappush(encodes, (rank_of, narrated.encode_s / parts))
+            heapq.heappush(encodes, (rank[(narrated.scene, narrated.part)], narrated.encode_s))
     return finish
 
 
@@ -138,6 +190,7 @@ def model_curve(
     today = {str(n): round(predict(manifest, overhead_s, n), 3) for n in counts}
     split = {str(n): round(predict(manifest, overhead_s, n, segment_s), 3) for n in counts}
     chains = chains_from(manifest)
+    costs = fit_costs(chains)
     work = sum(c.narrate_s + c.encode_s for c in chains)
     longest = max((c.narrate_s + c.encode_s for c in chains), default=0.0)
     return {
@@ -148,11 +201,12 @@ def model_curve(
         "serial_s": round(serial_seconds(manifest), 3),
         "overhead_s": round(overhead_s, 3),
         "pieces": len(chains),
-        "wall_s_one_encode_per_scene": today,
-        "wall_s_split_encodes": split,
+        "fitted_costs": {k: round(v, 4) for k, v in costs.__dict__.items()},
+        "wall_s_pieces_as_run": today,
+        "wall_s_finer_parts": split,
         "segment_seconds": segment_s,
         "speedup_2_to_16_today": _speedup(today, "2", "16"),
-        "speedup_2_to_16_split": _speedup(split, "2", "16"),
+        "speedup_2_to_16_finer": _speedup(split, "2", "16"),
     }
 
 
@@ -247,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     add_request_arguments(parser)
     parser.add_argument("--cpus", type=_counts, default=[1, 2], help="CPU counts to run here")
     parser.add_argument("--predict", type=_counts, default=[1, 2, 4, 8, 16])
-    parser.add_argument("--segment-seconds", type=float, default=8.0)
+    parser.add_argument("--segment-seconds", type=float, default=4.0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

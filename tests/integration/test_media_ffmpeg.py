@@ -262,15 +262,19 @@ def test_caption_files_hold_every_sentence_on_the_video_timeline(built: Built) -
     assert vtt.startswith("WEBVTT\n")
     vtt_timings = [line for line in vtt.splitlines() if " --> " in line]
     srt_timings = [line for line in srt.splitlines() if " --> " in line]
-    # The title's and the credits' short sentences take one cue each, the concept's three long
-    # sentences two each.
-    assert len(vtt_timings) == len(srt_timings) == 8
-    assert vtt_timings[0] == "00:00:00.400 --> 00:00:01.250"
-    assert srt_timings[0] == "00:00:00,400 --> 00:00:01,250"
+    assert len(vtt_timings) == len(srt_timings) >= len(SCENES)
+    # The title's "Welcome." appears as it is spoken and stays up to the end of its scene.
+    assert vtt_timings[0] == "00:00:00.400 --> 00:00:02.000"
+    assert srt_timings[0] == "00:00:00,400 --> 00:00:02,000"
+    # The last cue stays on screen at least until its words end, and not past the video.
     last = built.audios[2].sentences[-1]
-    end = SECONDS[0] + SECONDS[1] + last.end
-    assert vtt_timings[-1].endswith(f"--> 00:00:0{end:.3f}")
-    assert srt_timings[-1].endswith(f"--> 00:00:0{end:.3f}".replace(".", ","))
+    words_end = SECONDS[0] + SECONDS[1] + last.end
+    cue_end = vtt_timings[-1].split(" --> ")[1]
+    seconds = int(cue_end[3:5]) * 60 + float(cue_end[6:])
+    assert words_end - 0.001 <= seconds <= sum(SECONDS) + 0.001
+    texts = [block.split("\n", 1)[1] for block in vtt.split("\n\n")[1:]]
+    shown = " ".join(" ".join(text.split()) for text in texts)
+    assert shown == " ".join(s for scene in SCENES for s in scene.narration)
     assert srt.splitlines()[0] == "1"
 
 

@@ -1,20 +1,45 @@
 """Caption cues from the narration's sentence timings, written as WebVTT and SRT.
 
-A cue holds at most two lines of about 42 characters (the common broadcast and streaming
-guideline). A longer sentence is split at word boundaries into several cues that share the
-sentence's time in proportion to their length, which tracks speech closely enough for
-narration spoken at an even pace.
+A cue holds at most two lines of 42 characters (the Netflix Timed Text Style Guide's English
+limits; ``caption_breaks``). Within a sentence each word is taken to last in proportion to its
+characters, which tracks speech spoken at an even pace. Each scene's words are then cut into
+cues the way subtitle practice asks:
+- a cue appears when its first word is spoken and stays at least until its last word ends; it
+  may stay on into the silence after them (the gap before the next sentence, the scene's tail)
+  for up to ``MAX_LINGER_SECONDS``, but never past the next cue's start, the end of its scene
+  (a slide change) or ``MAX_SECONDS`` on screen;
+- a short sentence may share a cue with its neighbour when together they fit the lines, so no
+  cue flashes by; a long one is split at natural phrase boundaries;
+- among all the ways to cut a scene, the one chosen (by dynamic programming over the words)
+  breaks the reading-speed and duration limits least, then reads best: sentence ends before
+  clause ends before phrase boundaries, few cues holding parts of two sentences, no scraps.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vividly_ray.domain.models import SceneAudio
+from vividly_ray.media.caption_breaks import MAX_LINE_CHARS, MAX_LINES, break_cost, layout
 
-MAX_LINE_CHARS = 42
-MAX_LINES = 2
+__all__ = ["MAX_LINE_CHARS", "MAX_LINES", "Cue", "build_cues", "split_sentence"]
+
+MAX_CPS = 20.0  # characters a second, spaces and punctuation counted
+COMFORTABLE_CPS = 17.0  # the Netflix English (adult) reading speed; faster costs a little
+MIN_SECONDS = 1.0
+MAX_SECONDS = 7.0
+MAX_LINGER_SECONDS = 1.5  # how long a cue may stay up in silence after its words
+
+_BROKEN_RULE = 100.0  # a cue too fast, too short or too long
+_CUE = 2.0  # every cue: fewer, fuller cues read better
+_JOINED = 3.0  # a cue holding two whole sentences
+_STRADDLED = 40.0  # a cue holding part of a sentence and part of another: only to keep a rule
+_PART = 2.0  # a cue holding part of a sentence: a sentence that fits one cue is read whole
+_SCRAP_CHARS = 16  # a cue shorter than this is a scrap unless it is a whole sentence
+_SCRAP = 3.0
+_SPEED = 0.05  # a second's worth of characters over the comfortable speed
 
 
 @dataclass(frozen=True)
@@ -24,6 +49,15 @@ class Cue:
     start: float
     end: float
     text: str
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    start: float
+    end: float
+    opens_sentence: bool
+    closes_sentence: bool
 
 
 def wrap_caption(text: str, width: int = MAX_LINE_CHARS) -> list[str]:
@@ -41,73 +75,116 @@ def wrap_caption(text: str, width: int = MAX_LINE_CHARS) -> list[str]:
     return lines
 
 
-def _balanced_pair(lines: Sequence[str]) -> str:
-    """Re-wrap a cue's words into lines of similar length, which read more easily."""
-    words = " ".join(lines).split()
-    if len(lines) < 2:
-        return " ".join(words)
-    best: tuple[int, int] | None = None
-    for cut in range(1, len(words)):
-        top, bottom = " ".join(words[:cut]), " ".join(words[cut:])
-        if max(len(top), len(bottom)) <= MAX_LINE_CHARS:
-            score = abs(len(top) - len(bottom))
-            if best is None or score < best[0]:
-                best = (score, cut)
-    if best is None:
-        return "\n".join(lines)
-    return " ".join(words[: best[1]]) + "\n" + " ".join(words[best[1] :])
+def timed_words(text: str, start: float, end: float) -> list[_Word]:
+    """A sentence's words, each taking a share of its time in proportion to its characters and
+    the space after it."""
+    words = text.split()
+    weights = [len(word) + 1 for word in words]
+    total = sum(weights)
+    timed: list[_Word] = []
+    used = 0
+    for n, (word, weight) in enumerate(zip(words, weights, strict=True)):
+        word_start = start + (end - start) * used / total
+        used += weight
+        # The last word ends exactly at the sentence end, whatever the float arithmetic says.
+        word_end = end if n == len(words) - 1 else start + (end - start) * used / total
+        timed.append(_Word(word, word_start, word_end, n == 0, n == len(words) - 1))
+    return timed
 
 
-def _even_chunks(words: Sequence[str], count: int) -> list[str]:
-    """Words cut into ``count`` runs of similar length (so no cue is a two-word leftover)."""
-    total = len(" ".join(words))
-    ends = [len(" ".join(words[: i + 1])) for i in range(len(words))]
-    cuts: list[int] = []
-    for k in range(1, count):
-        target = total * k / count
-        first = cuts[-1] + 1 if cuts else 1
-        candidates = range(first, len(words) - (count - k) + 1)
-        cuts.append(min(candidates, key=lambda i: abs(ends[i - 1] - target)))
-    bounds = [0, *cuts, len(words)]
-    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+def _cue_cost(words: Sequence[_Word], next_start: float, scene_end: float) -> tuple[Cue, float]:
+    """The cue these words make, followed by a cue starting at ``next_start``, and its cost."""
+    ends = [n + 1 for n, word in enumerate(words[:-1]) if word.closes_sentence]
+    whole = words[0].opens_sentence and words[-1].closes_sentence
+    if not whole and len(ends) > 1:
+        return Cue(0.0, 0.0, ""), math.inf
+    # Parts of two sentences share a cue only one to a line, so each line reads as a phrase.
+    shown = layout([w.text for w in words], cut=ends[0] if ends and not whole else None)
+    if shown is None:
+        return Cue(0.0, 0.0, ""), math.inf
+    text, line_cost = shown
+    start, spoken_end = words[0].start, words[-1].end
+    linger = min(next_start, scene_end, spoken_end + MAX_LINGER_SECONDS, start + MAX_SECONDS)
+    end = max(spoken_end, linger)
+    seconds = end - start
+    chars = len(text.replace("\n", " "))
+    cps = chars / seconds if seconds > 0 else math.inf
+    broken = (cps > MAX_CPS) + (seconds < MIN_SECONDS) + (seconds > MAX_SECONDS)
+    cost = (
+        _BROKEN_RULE * broken
+        + _CUE
+        + line_cost
+        + (_JOINED if whole else _STRADDLED) * len(ends)
+        + (0.0 if whole else _PART + (_SCRAP if chars < _SCRAP_CHARS else 0.0))
+        + _SPEED * max(0.0, cps - COMFORTABLE_CPS) * min(seconds, MAX_SECONDS)
+    )
+    return Cue(start, end, text), cost
 
 
-def _chunk_sentence(text: str) -> list[str]:
-    """A sentence as cue texts of at most two lines each, lines joined by newlines."""
-    lines = wrap_caption(text)
-    count = -(-len(lines) // MAX_LINES)
-    even = _even_chunks(text.split(), count)
-    if all(len(wrap_caption(chunk)) <= MAX_LINES for chunk in even):
-        return [_balanced_pair(wrap_caption(chunk)) for chunk in even]
-    # Evening out can push a run past two lines when words are long; greedy pairs always fit.
-    return [_balanced_pair(lines[i : i + MAX_LINES]) for i in range(0, len(lines), MAX_LINES)]
+def _segment(words: Sequence[_Word], scene_end: float) -> list[Cue]:
+    """The cheapest cutting of ``words`` (in spoken order) into cues."""
+    count = len(words)
+    unreached: tuple[float, int, Cue | None] = (math.inf, 0, None)
+    best = [(0.0, 0, None), *[unreached] * count]
+    for first in range(count):
+        if best[first][0] == math.inf:
+            continue
+        chars = -1
+        for stop in range(first + 1, count + 1):
+            chars += len(words[stop - 1].text) + 1
+            if chars > MAX_LINES * (MAX_LINE_CHARS + 1) and stop - first > 1:
+                break
+            next_start = words[stop].start if stop < count else scene_end
+            cue, cost = _cue_cost(words[first:stop], next_start, scene_end)
+            if stop < count:
+                cost += break_cost(words[stop - 1].text, words[stop].text)
+            total = best[first][0] + cost
+            if total < best[stop][0]:
+                best[stop] = (total, first, cue)
+    cues: list[Cue] = []
+    stop = count
+    while stop > 0:
+        _, first, found = best[stop]
+        assert found is not None  # a single word always makes a cue, so every stop is reached
+        cues.append(found)
+        stop = first
+    return cues[::-1]
 
 
 def split_sentence(text: str, start: float, end: float) -> list[Cue]:
-    """One sentence as cues of at most two lines, time split in proportion to characters."""
-    chunks = _chunk_sentence(text)
-    weights = [len(chunk.replace("\n", " ")) for chunk in chunks]
-    total = sum(weights)
-    cues: list[Cue] = []
-    used = 0
-    for chunk, weight in zip(chunks, weights, strict=True):
-        cue_start = start + (end - start) * used / total
-        used += weight
-        # The last cue ends exactly at the sentence end, whatever the float arithmetic says.
-        cue_end = end if used == total else start + (end - start) * used / total
-        cues.append(Cue(cue_start, cue_end, chunk))
-    return cues
+    """One sentence spoken alone from ``start`` to ``end`` as cues of at most two lines."""
+    return _segment(timed_words(" ".join(text.split()), start, end), end)
+
+
+def _scenes(
+    timed_audio: Sequence[tuple[float, SceneAudio]],
+) -> list[list[tuple[float, SceneAudio]]]:
+    """The audio pieces grouped by scene: a scene narrated in parts arrives as consecutive
+    pieces of the same scene index, and its cues may run across the joins."""
+    scenes: list[list[tuple[float, SceneAudio]]] = []
+    for placed in timed_audio:
+        if scenes and scenes[-1][-1][1].scene_index == placed[1].scene_index:
+            scenes[-1].append(placed)
+        else:
+            scenes.append([placed])
+    return scenes
 
 
 def build_cues(timed_scenes: Sequence[tuple[float, SceneAudio]]) -> list[Cue]:
-    """Cues for every sentence of every scene; each float is the scene's offset in the video."""
+    """Cues for every sentence of every scene; each float is the offset in the video of the
+    scene's audio (or of one part of it)."""
     cues: list[Cue] = []
-    for offset, audio in timed_scenes:
-        for sentence in audio.sentences:
-            text = " ".join(sentence.text.split())
-            if not text or sentence.end <= sentence.start:
-                continue  # nothing to read, or no time to read it in
-            cues += split_sentence(text, offset + sentence.start, offset + sentence.end)
+    for pieces in _scenes(timed_scenes):
+        words: list[_Word] = []
+        for offset, audio in pieces:
+            for sentence in sorted(audio.sentences, key=lambda s: s.start):
+                text = " ".join(sentence.text.split())
+                if not text or sentence.end <= sentence.start:
+                    continue  # nothing to read, or no time to read it in
+                words += timed_words(text, offset + sentence.start, offset + sentence.end)
+        if words:
+            offset, audio = pieces[-1]
+            cues += _segment(words, max(offset + audio.duration, words[-1].end))
     return sorted(cues, key=lambda cue: cue.start)
 
 

@@ -38,12 +38,14 @@ from vividly_ray.domain.models import (
     VisualKind,
 )
 from vividly_ray.library.text import tokenize
+from vividly_ray.script.check_shapes import lower_opening, proper_names, shaped_question
 from vividly_ray.script.editing import refers_back
 from vividly_ray.script.pacing import scene_seconds, script_seconds
 from vividly_ray.script.question_type import NUMBER_WITH_UNIT
 from vividly_ray.script.terms import read
 
 QUESTIONS = 3
+FIRST_TIER, SHAPED_TIER, STATEMENT_TIER = 0, 1, 2  # facts and definitions; other shapes; yes/no
 CHECK_TITLE = "Pause and Think"
 CHECK_OPENING = "Let's pause and think about three questions."
 CHECK_PAUSE = "Let's take a moment to think, and then check the answers."
@@ -80,13 +82,13 @@ _ARRIVES = re.compile(
     r"|October|November|December)\b[^,]*)\.$",
 )
 _STATEMENT = re.compile(
-    r"^(?P<subject>(?:The |A |An )?[A-Z][\w']*(?: [a-z][\w']+){0,3}) "
+    r"^(?!(?:If|When|As|Because|Since|While|Although|Unless|Once|Before|After)\b)"
+    r"(?P<subject>(?:The |A |An )?[A-Z][\w']*(?: [a-z][\w']+){0,3}) "
     r"(?P<aux>is|are|can|will|must) (?P<rest>(?!called\b|not\b)[a-z].{2,}?)\.$",
 )
 _ADVERB_OPENING = re.compile(
     r"^(?:[A-Z][a-z]+ly|In general), (?=[a-z])"
 )  # "Generally, friction is"
-_OPENING_CAPITAL = re.compile(r"^(?:The|A|An) ")
 
 
 @dataclass(frozen=True)
@@ -94,17 +96,12 @@ class _Found:
     question: str
     answer: str
     scene_index: int
-    statement: bool = False  # a yes-or-no question, asked after the others
+    tier: int = FIRST_TIER  # asked only when the tiers before it give too few questions
 
 
 def _lower_opening(text: str) -> str:
     """A sentence's opening words for use inside a question ("The Moon" stays, "Tides" not)."""
-    if _OPENING_CAPITAL.match(text):
-        return text[:1].lower() + text[1:]
-    first = text.split(maxsplit=1)[0]
-    if first[1:].islower() and not first.isupper():
-        return text[:1].lower() + text[1:]
-    return text
+    return lower_opening(text)
 
 
 def _plural(term: str) -> bool:
@@ -114,8 +111,10 @@ def _plural(term: str) -> bool:
 
 def definition_question(term: str, sentence: str) -> str:
     article = read(sentence).article
-    named = f"{article} {term}" if article and not _plural(term) else term
-    return f"What {'are' if _plural(term) else 'is'} {named}?"
+    # "A lens is ..." names one thing, whatever its last letter.
+    plural = _plural(term) and (article or "").lower() not in {"a", "an"}
+    named = f"{article} {term}" if article and not plural else term
+    return f"What {'are' if plural else 'is'} {named}?"
 
 
 def fact_question(sentence: str) -> str | None:
@@ -180,8 +179,9 @@ def _found(script: Script) -> list[_Found]:
         for text in [script.title, *(e.term for e in script.glossary), *(s.title for s in concepts)]
         for word in tokenize(text)
     )
+    proper = proper_names(s for scene in script.scenes for s in scene.narration)
     found: list[_Found] = []
-    statements: list[_Found] = []  # asked only when facts and definitions are too few
+    later: list[_Found] = []  # other shapes, then yes-or-no questions
     for scene in concepts:
         facts, definitions = [], []
         for sentence in scene.narration:
@@ -195,11 +195,13 @@ def _found(script: Script) -> list[_Found]:
                 definitions.append(
                     _Found(definition_question(term, sentence), sentence, scene.index)
                 )
+            elif asked := shaped_question(sentence, proper):
+                later.append(_Found(asked, sentence, scene.index, SHAPED_TIER))
             elif asked := statement_question(sentence, key_words):
-                statements.append(_Found(asked, sentence, scene.index, statement=True))
+                later.append(_Found(asked, sentence, scene.index, STATEMENT_TIER))
         # Short answers first: the pause scene repeats them.
         found += sorted(facts, key=_length) + sorted(definitions, key=_length)
-    return found + sorted(statements, key=_length)
+    return found + sorted(later, key=lambda item: (item.tier, _length(item)))
 
 
 def _length(item: _Found) -> int:
@@ -223,9 +225,10 @@ def choose_questions(script: Script) -> list[_Found]:
     found = _found(script)
     chosen: list[_Found] = []
     asked: set[tuple[str, ...]] = set()  # "What is a rainbow?" and "What are rainbows?" are one
-    for statement, spread in ((False, True), (False, False), (True, True), (True, False)):
+    passes = [(tier, spread) for tier in range(STATEMENT_TIER + 1) for spread in (True, False)]
+    for tier, spread in passes:
         for item in found:
-            if item.statement is not statement:
+            if item.tier > tier:
                 continue
             scenes = {c.scene_index for c in chosen}
             if len(chosen) == QUESTIONS:

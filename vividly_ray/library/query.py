@@ -83,14 +83,28 @@ _EXPANSIONS: Mapping[str, tuple[str, ...]] = {
     "old": ("age",),
 }
 EXPANSION_WEIGHT = 0.6  # an added word counts less than the student's own
+PHRASE_WEIGHT = 0.5  # a later word of a phrase asking for the same expansion ("far away")
+# "How do we know ...", "How can scientists tell ...": the answer is how it is measured.
+_METHOD = re.compile(
+    r"\bhow\s+(?:do|did|can|could|does)\s+(?:we|you|scientists|astronomers|people|anyone)\s+"
+    r"(?:know|tell|find\s+out|figure\s+out|work\s+out)\b",
+    re.IGNORECASE,
+)
+METHOD_WORDS: tuple[str, ...] = ("measure",)
+METHOD_WEIGHT = 0.6  # a word the question implies rather than says
 
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """The tokens to search for and how much each counts (expansion tokens count less)."""
+    """The tokens to search for and how much each counts (expansion tokens count less).
+
+    ``everyday`` holds the student's words that stand for a textbook word ("far", "away" for
+    "distance"): they name what is asked only through that word, so a sentence that merely
+    uses them ("far away from city lights") does not answer the question."""
 
     tokens: tuple[str, ...]
     weights: Mapping[str, float] = field(default_factory=dict)
+    everyday: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.tokens)
@@ -102,10 +116,26 @@ def query_tokens(question: str) -> list[str]:
 
 
 def search_query(question: str) -> SearchQuery:
-    """The question's tokens plus a few everyday-to-textbook expansions."""
+    """The question's tokens plus a few everyday-to-textbook expansions.
+
+    The later word of a phrase that asks for the same expansion ("away" in "far away") counts
+    half: the phrase names one idea. A question about how something is known ("How do we know
+    how far away stars are?") also looks for how it is measured.
+    """
     own = query_tokens(question)
     weights = dict.fromkeys(own, 1.0)
+    everyday: set[str] = set()
+    previous: tuple[str, ...] = ()
     for word in strip_scaffolding(question).lower().split():
-        for extra in _EXPANSIONS.get(word.strip(_EDGE_PUNCTUATION), ()):
+        extras = _EXPANSIONS.get(word.strip(_EDGE_PUNCTUATION), ())
+        for token in tokenize(word) if extras else ():
+            if extras == previous:
+                weights[token] = min(weights.get(token, 1.0), PHRASE_WEIGHT)
+            everyday.add(token)
+        for extra in extras:
             weights.setdefault(stem(extra), EXPANSION_WEIGHT)
-    return SearchQuery(tokens=tuple(weights), weights=weights)
+        previous = extras
+    if _METHOD.search(" ".join(question.split())):
+        for extra in METHOD_WORDS:
+            weights.setdefault(stem(extra), METHOD_WEIGHT)
+    return SearchQuery(tokens=tuple(weights), weights=weights, everyday=frozenset(everyday))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vividly_ray.domain.models import Grade
 from vividly_ray.library.text import words
 from vividly_ray.script.pacing import split_sentences
+from vividly_ray.script.reading_level import LEVEL_SLACK, passage_grade, wording_grade
 from vividly_ray.script.simplify import simplify
 
 _PARENTHETICAL = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
@@ -53,6 +54,11 @@ _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 # Longest sentence worth narrating, and the comfortable length, per grade band.
 _MAX_WORDS = {"K-2": 20, "3-5": 25, "6-8": 35, "9-12": 45}
 _EASY_WORDS = {"K-2": 10, "3-5": 14, "6-8": 18, "9-12": 22}
+
+
+# The most grades below the student's that a passage's plainer sentences aim, to make up for
+# its terms.
+MAX_AIM_BELOW = 2.0
 
 
 def max_sentence_words(grade: Grade) -> int:
@@ -114,6 +120,8 @@ def narratable(sentence: str) -> bool:
         return False
     if sentence.count("\u201c") != sentence.count("\u201d") or sentence.count('"') % 2:
         return False
+    if sentence.count("(") != sentence.count(")") or sentence.count("[") != sentence.count("]"):
+        return False  # what is left of an aside the conversion broke: "circuits] to missiles"
     return not sentence.endswith(":")
 
 
@@ -144,22 +152,33 @@ def edited_sentences(text: str, grade: Grade) -> list[tuple[str, str]]:
     """The sentences of a passage that can be narrated for ``grade``, edited, in order, each
     with the source sentence it was edited from ("" when it is the source's own words).
 
+    Simplifying aims at the grade over the whole passage: when the passage reads above it (its
+    terms are long words that no edit may change), its other sentences aim as much lower, up to
+    ``MAX_AIM_BELOW`` grades, so that the passage as a whole lands near the grade.
+
     A sentence that points back at one that could not be narrated goes too: "These areas are
     called the poles" after a dropped sentence about magnetic rocks names nothing.
     """
     limit = max_sentence_words(grade)
     easy = _EASY_WORDS[grade.band]
+    lightly = [
+        (part, raw)
+        for raw in split_sentences(text)
+        for part in split_at_semicolons(light_edit(raw), limit)
+    ]
+    spoken = [part for part, _ in lightly if narratable(part)]
+    above = max(0.0, passage_grade(spoken) - grade.level) if spoken else 0.0
+    aim = grade.level - min(MAX_AIM_BELOW, above)
     kept: list[tuple[str, str]] = []
     previous_kept = False
-    for raw in split_sentences(text):
-        for part in split_at_semicolons(light_edit(raw), limit):
-            for sentence in simplify(part, grade, easy):
-                usable = narratable(sentence) and len(sentence.split()) <= limit
-                if usable and refers_back(sentence) and not previous_kept:
-                    usable = False
-                if usable:
-                    kept.append((sentence, "" if sentence == raw else raw))
-                previous_kept = usable
+    for part, raw in lightly:
+        for sentence in simplify(part, grade, easy, aim):
+            usable = narratable(sentence) and len(sentence.split()) <= limit
+            if usable and refers_back(sentence) and not previous_kept:
+                usable = False
+            if usable:
+                kept.append((sentence, "" if sentence == raw else raw))
+            previous_kept = usable
     return kept
 
 
@@ -170,6 +189,8 @@ def narration_sentences(text: str, grade: Grade) -> list[str]:
 
 
 def syllables(word: str) -> int:
+    """Vowel groups of a word, less a silent final "e" (a rough count; ``spoken_syllables``
+    also knows silent "-es"/"-ed" and two-vowel pairs)."""
     groups = len(_VOWEL_GROUPS.findall(word.lower()))
     if word.lower().endswith("e") and groups > 1:
         groups -= 1  # a silent final e
@@ -177,7 +198,8 @@ def syllables(word: str) -> int:
 
 
 def fk_grade(sentence: str) -> float:
-    """Flesch-Kincaid grade of one sentence (noisy alone, but fine for ranking sentences)."""
+    """Flesch-Kincaid grade of one sentence with the rough ``syllables`` count: the scale that
+    selection's weights are set on (``reading_level.fk_grade`` counts syllables as spoken)."""
     found = words(sentence)
     if not found:
         return 0.0
@@ -187,25 +209,37 @@ def fk_grade(sentence: str) -> float:
 
 def grade_excess(sentence: str, grade: Grade) -> float:
     """How many grades a sentence reads above ``grade`` (plus one grade of slack), or 0."""
-    return max(0.0, fk_grade(sentence) - grade.level - 1.0)
+    return max(0.0, fk_grade(sentence) - grade.level - LEVEL_SLACK)
 
 
 @dataclass(frozen=True)
 class Readability:
-    """How easy a sentence is for a grade: 1.0 is comfortable, lower is harder."""
+    """How well a sentence suits a grade: ``ease`` 1.0 is comfortable, lower is too hard or, for
+    grade 3 and up, too easy; ``level`` is its Flesch-Kincaid grade."""
 
     words: int
     hard_words: int
+    level: float
     ease: float
 
 
+# Grades of plainer wording than the grade's that halve a sentence's ease.
+_EASIER_GRADES = 6.0
+# Younger students stumble more on long words, so the same share of them weighs more.
+_HARD_WORD_WEIGHT = {"K-2": 3.0, "3-5": 2.0, "6-8": 1.2, "9-12": 0.8}
+
+
 def readability(sentence: str, grade: Grade) -> Readability:
+    """Long sentences and long words make a sentence harder for ``grade``; from grade 3 on,
+    wording well below the grade (``wording_grade`` at the grade's comfortable length, so that
+    a short sentence is not taken for an easy one) makes it worth less too."""
     found = words(sentence)
     count = max(1, len(found))
     hard = sum(1 for word in found if syllables(word) >= 3)
     easy_length = _EASY_WORDS[grade.band]
     too_long = max(0.0, count - easy_length) / easy_length
-    # Younger students stumble more on long words, so the same share of them weighs more.
-    hard_weight = {"K-2": 3.0, "3-5": 2.0, "6-8": 1.2, "9-12": 0.8}[grade.band]
-    ease = 1.0 / (1.0 + too_long + hard_weight * hard / count)
-    return Readability(words=count, hard_words=hard, ease=ease)
+    wording = wording_grade(sentence, easy_length)
+    too_easy = max(0.0, grade.level - LEVEL_SLACK - wording) if grade.level > 2 else 0.0
+    hard_share = _HARD_WORD_WEIGHT[grade.band] * hard / count
+    ease = 1.0 / (1.0 + too_long + hard_share) / (1.0 + too_easy / _EASIER_GRADES)
+    return Readability(words=count, hard_words=hard, level=fk_grade(sentence), ease=ease)

@@ -107,7 +107,13 @@ class OfflineScriptWriter:
         Without a topic (a caller outside the pipeline), it is read from the question.
         """
         topic = topic or topic_phrase(request.effective_question)
-        terms = retrieval.query_terms or search_query(request.effective_question).tokens
+        wanted = search_query(request.effective_question)
+        core = core_tokens(topic)
+        # Everyday words ("far away") ask through their textbook word ("distance"); a sentence
+        # that merely uses them ("far away from city lights") does not answer the question,
+        # unless they name the topic itself.
+        searched = retrieval.query_terms or wanted.tokens
+        terms = [t for t in searched if t not in wanted.everyday - core] or list(searched)
         narrated = dict.fromkeys(r.passage.source_id for r in on_topic(retrieval))
         lookup = self._keywords
         listed = [keyword for i in narrated for keyword in (lookup(i) if lookup else ())]
@@ -137,7 +143,6 @@ class OfflineScriptWriter:
             reserved=reserved_titles(title, topic),
             known=known,
         )
-        core = core_tokens(topic)
         estimate = _Estimate(framing)
         target = framing.target_seconds
         focused = [candidate for candidate in pool if candidate.on_subject]

@@ -25,6 +25,8 @@ MIN_CONCEPTS = 3
 MAX_CONCEPTS = 8
 SHORT_SCENE = 2  # sentences; a planned scene this short joins a neighbour from its document
 MAX_SCENE_SENTENCES = 7  # no such join makes a scene longer than this
+FOLLOWER_RELEVANCE = 0.5  # of the idea that completes a thin opening scene
+FOLLOWER_PARAGRAPHS = 2  # at most this many paragraphs after the lead in its document
 MAX_IDEAS = 12  # ideas beyond the scene maximum share a scene with a neighbour
 TOLERANCE = 0.05  # aim inside +-5% so the spoken result lands inside +-10%
 REPEATED_DEFINITION = 0.8  # what a second definition of the same term loses
@@ -96,11 +98,17 @@ def _join_down_to_max(parts: list[Section], most: int = MAX_CONCEPTS) -> list[Se
 
 
 def sections(
-    pool: Sequence[Candidate], plan: Plan, lead: int | None = None, most: int = MAX_CONCEPTS
+    pool: Sequence[Candidate],
+    plan: Plan,
+    lead: int | None = None,
+    most: int = MAX_CONCEPTS,
+    topic: frozenset[str] = frozenset(),
 ) -> list[Section]:
     """Concept sections in document order (the pool's order), one per chosen key idea; the
-    ``lead`` idea (the direct answer) comes first."""
-    order = sorted(plan, key=lambda i: (i != lead, i))
+    ``lead`` idea (the direct answer) comes first, completed by the idea after it when it only
+    names the ``topic`` (``_follower``)."""
+    follower = _follower(pool, plan, lead, topic)
+    order = sorted((i for i in plan if i != follower), key=lambda i: (i != lead, i))
     parts = [
         Section(
             (pool[i].source_id,),
@@ -108,12 +116,48 @@ def sections(
             tuple(s.source for s in picked),
         )
         for i in order
-        if (picked := _answer_first(pool[i].pick(plan[i])) if i == lead else pool[i].pick(plan[i]))
+        if (
+            picked := _lead_sentences(pool, plan, i, follower)
+            if i == lead
+            else pool[i].pick(plan[i])
+        )
     ]
     if lead is not None and len(parts) > 1 and lead in plan:
         # The direct answer stays a scene of its own while the others share.
         return [parts[0], *_split_up_to_min(_join_down_to_max(parts[1:], most - 1))]
     return _split_up_to_min(_join_down_to_max(parts, most))
+
+
+def _follower(
+    pool: Sequence[Candidate], plan: Plan, lead: int | None, topic: frozenset[str]
+) -> int | None:
+    """The planned idea that joins a thin lead: when the lead's scene would only say what the
+    topic is called ("The changing shapes of the Moon are called phases"), the next planned idea,
+    when it follows closely in the lead's document and is on the topic, completes the opening
+    scene. A lead that explains a term of its own ("condensation") keeps its scene."""
+    if not topic or lead is None or lead not in plan:
+        return None
+    picked = pool[lead].pick(plan[lead])
+    if len(picked) > SHORT_SCENE or any(
+        s.defines is not None and not set(s.defines) <= topic for s in picked
+    ):
+        return None
+    if len(plan) <= MIN_CONCEPTS + 1:
+        return None  # joined, the lesson would be down to its bare minimum of scenes
+    following = min((i for i in plan if i > lead), default=None)
+    if following is None or not pool[following].on_subject:
+        return None
+    first, second = pool[lead], pool[following]
+    same = first.source_id == second.source_id
+    near = 0 <= second.position // 100 - first.position // 100 <= FOLLOWER_PARAGRAPHS
+    return following if same and near and second.relevance >= FOLLOWER_RELEVANCE else None
+
+
+def _lead_sentences(
+    pool: Sequence[Candidate], plan: Plan, lead: int, follower: int | None
+) -> tuple[Sentence, ...]:
+    picked = _answer_first(pool[lead].pick(plan[lead]))
+    return picked + (pool[follower].pick(plan[follower]) if follower is not None else ())
 
 
 _CONNECTIVE = re.compile(
@@ -158,9 +202,15 @@ def value(pool: Sequence[Candidate], plan: Plan) -> float:
 
 class _Planner:
     def __init__(
-        self, pool: Sequence[Candidate], estimate: Estimate, target: float, lead: int | None
+        self,
+        pool: Sequence[Candidate],
+        estimate: Estimate,
+        target: float,
+        lead: int | None,
+        topic: frozenset[str] = frozenset(),
     ) -> None:
         self.pool = pool
+        self.topic = topic
         self.lead = lead
         self.most = max_concepts(target)
         self.estimate = estimate
@@ -171,7 +221,7 @@ class _Planner:
         self.ranked = sorted(self.usable, key=lambda i: (i != lead, -value(pool, {i: 2}), i))
 
     def seconds(self, plan: Plan) -> float:
-        return self.estimate(sections(self.pool, plan, self.lead, self.most))
+        return self.estimate(sections(self.pool, plan, self.lead, self.most, self.topic))
 
     def seed(self) -> Plan:
         """The three most valuable ideas, or the three shortest of the best few if too long."""
@@ -227,9 +277,9 @@ def plan_sections(
     nothing beyond the ``topic`` tokens then join a neighbour (``merge_short``)."""
     if not pool:
         return []
-    planner = _Planner(pool, estimate, target, lead)
+    planner = _Planner(pool, estimate, target, lead, topic)
     plan = planner.grow(planner.seed())
-    planned = sections(pool, plan, lead, planner.most)
+    planned = sections(pool, plan, lead, planner.most, topic)
     return merge_short(planned, topic, keep_first=lead is not None and lead in plan)
 
 

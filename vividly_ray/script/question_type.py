@@ -47,7 +47,7 @@ _PARTS = _any(
     r"\bparts?\s+of\b",
     r"\bwhat\s+are\s+the\s+(?:parts|layers|structures|components|pieces|organs|branches)\b",
     r"\b(?:layers|components|structures)\s+of\b",
-    r"\bwhat\s+is\s+\w+\s+made\s+of\b",
+    r"\bwhat\s+(?:is|are)\s+(?:an?\s+|the\s+)?\w+\s+made\s+(?:up\s+)?of\b",
 )
 _DEFINITION_START = re.compile(r"^\s*(?:what|who)\s+(?:is|was|are|were)\b", re.IGNORECASE)
 _CAUSES = _any(
@@ -159,7 +159,7 @@ _CUES: dict[QuestionType, re.Pattern[str]] = {
         r"\brefers?\s+to\b",
         r"\bknown\s+as\b",
         r"\bimportant\b",
-        r"\bmatter(?:s|ed)?\b",
+        r"\bmatter(?:s|ed)\b",  # "it matters"; not "matter" (the stuff things are made of)
         r"\bsignifican",
         r"\ballow(?:s|ed)?\b",
         r"\bled\s+to\b",

@@ -182,6 +182,7 @@ class _Material:
     core: frozenset[str] = frozenset()  # the topic's own tokens (its nouns and modifiers)
     plan: QuestionPlan = QuestionPlan(QuestionType.DEFINITION)
     close: frozenset[str] = frozenset()  # the core and the tokens of terms close to the topic
+    tied: frozenset[Key] = frozenset()  # terms of the topic itself (``topic_terms``)
 
 
 def _sentence(text: str, order: int, material: _Material, source: str = "") -> Sentence:
@@ -193,7 +194,12 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     key = term_key(reading.term) if reading.term else None
     relevance = len(topic & set(tokens)) / len(topic) if topic else 0.0
     score = 0.3 * relevance + 0.3 * readability(text, material.grade).ease
-    topical = not material.core or bool(material.core & set(tokens))
+    # A sentence about the topic names it, or one of its own terms ("Opposite poles attract").
+    topical = (
+        not material.core
+        or bool(material.core & set(tokens))
+        or any(mentions(tokens, term) for term in material.tied)
+    )
     # It may name the topic and still be about another subject ("... called an accretion disk"):
     # the term it explains is then neither the topic nor close to it.
     elsewhere = bool(key and material.close and not set(key) & material.close)
@@ -202,6 +208,13 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     # evaporates, condenses into clouds, falls as precipitation ...").
     asked = len(topic & set(tokens)) / min(len(topic), 4) if len(topic) >= 3 else 0.0
     answer = max(material.plan.answers(text), min(1.0, asked)) * (1.0 if topical else 0.3)
+    if (
+        material.plan.kind is QuestionType.DEFINITION
+        and key
+        and reading.shape in DEFINING
+        and defines_topic(key, material.core)
+    ):
+        answer = 1.0  # "A black hole is a place in space where ...": what "what is" asks for
     score += ANSWER_WEIGHT * answer
     if material.grade.level <= GRADE_FIT_UP_TO:
         score -= GRADE_EXCESS_WEIGHT * grade_excess(text, material.grade)
@@ -276,6 +289,32 @@ def core_tokens(topic: str) -> frozenset[str]:
     """The topic's own search tokens, without question verbs left in it ("magnets work")."""
     found = frozenset(tokenize(topic)) - _QUESTION_WORDS
     return found or frozenset(tokenize(topic))
+
+
+def defines_topic(key: Key, core: frozenset[str]) -> bool:
+    """Whether a defined term is the topic itself ("black holes" for the black hole), not a part
+    of it or a neighbour ("event horizon")."""
+    return bool(core) and bool(set(key)) and set(key) <= core
+
+
+def topic_terms(
+    passages: Sequence[RetrievedPassage], core: frozenset[str], known: Iterable[str] = ()
+) -> frozenset[Key]:
+    """The terms of the topic itself: those a passage defines in a sentence that names the topic,
+    or whose name holds a word of it ("Every magnet has two ends, and each end is called a
+    pole"; "magnetic field"). A sentence that speaks of them speaks of the topic."""
+    if not core:
+        return frozenset()
+    found: set[Key] = set()
+    for retrieved in passages:
+        for sentence in narration_sentences(retrieved.passage.text, Grade(12)):
+            reading = read(sentence, known)
+            if not (reading.term and reading.defines):
+                continue
+            key = term_key(reading.term)
+            if key and (core & set(tokenize(sentence)) or core & set(key)):
+                found.add(key)
+    return frozenset(found)
 
 
 def about_topic(text: str, core: frozenset[str]) -> bool:
@@ -355,6 +394,7 @@ def candidates(
     # The question's content words beyond its topic: what it asks about the topic.
     focus = frozenset(query) - core - _QUESTION_WORDS - _ASKING_WORDS if core else frozenset()
     answering = answer_focus(passages, core, focus, plan, terms)
+    tied = topic_terms(passages, core, terms)
     material = _Material(
         terms,
         _uses(passages, terms),
@@ -363,6 +403,7 @@ def candidates(
         core=core,
         plan=plan or QuestionPlan(QuestionType.DEFINITION),
         close=close,
+        tied=tied,
     )
     titles = {source.source_id: source.title for source in retrieval.sources}
     document_rank: dict[str, int] = {}

@@ -1,6 +1,10 @@
 """Shorter, plainer sentences for younger students, each keeping its source sentence's meaning.
 
-Only edits that cannot change what a sentence claims are made:
+Simplifying aims at the student's grade, not below it: listed words always become their common
+synonyms, and the other edits are made one at a time, only to a sentence that reads above the
+grade (``reading_level.level_distance``) and only when the edit brings it closer to the grade, so a
+grade-6 lesson is not chopped into grade-3 sentences. Only edits that cannot change what a
+sentence claims are made:
 - a sentence is split where two main clauses meet: at a semicolon, or at ", and", ", but" or
   ", so" when what follows opens with its own subject ("Every magnet has two ends, and each end
   is called a pole." -> two sentences); a comma list ("oceans, lakes, and rivers") is never split;
@@ -11,7 +15,8 @@ Only edits that cannot change what a sentence claims are made:
   moons."), unless it names a term ("..., a process called transpiration") or a thing ("our
   star, the Sun"), belongs to a list, or a relative clause follows it;
 - a word is replaced by a common synonym only from ``SYNONYMS``, a short hand-written list of
-  words that mean the same in any context ("approximately" -> "about").
+  words that mean the same in any context ("approximately" -> "about"), and an opening
+  "Therefore," or "However," by "So" or "But" (``OPENING_SYNONYMS``).
 Parenthetical and dashed asides are dropped earlier (``editing.light_edit``). The writer records
 the source sentence of every edited sentence, so a reader (and the quality harness) can check it.
 """
@@ -19,10 +24,12 @@ the source sentence of every edited sentence, so a reader (and the quality harne
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from vividly_ray.domain.models import Grade
 from vividly_ray.library.text import word_set
-from vividly_ray.script.vocabulary import PREPOSITIONS, SUBORDINATORS
+from vividly_ray.script.reading_level import fk_grade, level_distance, passage_grade
+from vividly_ray.script.vocabulary import AUXILIARIES, CONJUNCTIONS, PREPOSITIONS, SUBORDINATORS
 
 # Hand-written: each word means the same as its replacement wherever it appears.
 SYNONYMS: dict[str, str] = {
@@ -52,8 +59,6 @@ SYNONYMS: dict[str, str] = {
     "commences": "starts",
     "terminate": "end",
     "frequently": "often",
-    "consequently": "so",
-    "therefore": "so",
     "typically": "usually",
     "extremely": "very",
     "initially": "at first",
@@ -66,6 +71,26 @@ SYNONYMS: dict[str, str] = {
     "occurs": "happens",
     "occur": "happen",
     "occurred": "happened",
+    "additionally": "also",
+    "possess": "have",
+    "possesses": "has",
+    "attempt": "try",
+    "attempts": "tries",
+    "attempted": "tried",
+    "primarily": "mainly",
+    "indicate": "show",
+    "indicates": "shows",
+    "acquire": "get",
+    "acquires": "gets",
+    "previously": "before",
+    "gigantic": "huge",
+    "minuscule": "tiny",
+}
+# Said only at the start of a sentence: "The force is therefore larger" keeps its word.
+OPENING_SYNONYMS: dict[str, str] = {
+    "therefore": "so",
+    "consequently": "so",
+    "however": "but",
 }
 SIMPLIFIED_UP_TO = 6  # grades 6 and below get the edits; older students get the source's words
 
@@ -81,6 +106,8 @@ APPOSITIVE_MAX_WORDS = 10
 _LIST_WORDS = word_set("and or nor")
 _RELATIVE = word_set("which who whom whose where that")
 _OPENERS = PREPOSITIONS | SUBORDINATORS
+_OPENING_WORD = re.compile(r"^([A-Za-z]+),\s+(?=\S)")
+# Emphasis that adds nothing to a claim: "objects can in fact continue to move".
 
 
 def simplified_for(grade: Grade) -> bool:
@@ -143,7 +170,9 @@ def drop_appositive(sentence: str) -> str:
         or head_words[0].lower() in _OPENERS
         or head_words[-1].lower() in _LIST_WORDS
         or any(word[:1].isupper() for word in match.group(1).split())  # a name: "the Sun"
-        or (tail.split()[:1] and tail.split()[0].lower() in _LIST_WORDS | _RELATIVE)
+        # "High in the sky, the air is cold, so ...": a clause, not an appositive
+        or any(word.lower() in AUXILIARIES for word in match.group(1).split())
+        or (tail.split()[:1] and tail.split()[0].lower() in _LIST_WORDS | _RELATIVE | CONJUNCTIONS)
     ):
         return sentence
     joined = f"{head}{match.group(2)}" if match.group(2) else f"{head} {tail}"
@@ -151,7 +180,8 @@ def drop_appositive(sentence: str) -> str:
 
 
 def plain_words(sentence: str) -> str:
-    """Listed words replaced by their common synonyms (a capitalised name is left alone)."""
+    """Listed words replaced by their common synonyms (a capitalised name is left alone), and an
+    opening "Therefore," or "However," by "So" or "But"."""
 
     def swap(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -163,16 +193,52 @@ def plain_words(sentence: str) -> str:
             return word
         return plain[:1].upper() + plain[1:] if start else plain
 
+    opening = _OPENING_WORD.match(sentence)
+    if opening and opening.group(1).lower() in OPENING_SYNONYMS:
+        plain = OPENING_SYNONYMS[opening.group(1).lower()]
+        sentence = f"{plain[:1].upper()}{plain[1:]} {sentence[opening.end() :]}"
     return _WORD.sub(swap, sentence)
 
 
-def simplify(sentence: str, grade: Grade, limit: int) -> list[str]:
+def _above(sentence: str, grade: Grade, aim: float | None) -> bool:
+    """Whether ``sentence`` reads above the aimed level (the grade unless given)."""
+    reading = fk_grade(sentence)
+    centre = float(grade.level) if aim is None else aim
+    return reading > centre and level_distance(reading, grade, aim) > 0
+
+
+def _nearer(sentence: str, parts: list[str], grade: Grade, aim: float | None) -> bool:
+    """Whether the parts of a split read nearer the aimed level than the sentence above it."""
+    before = level_distance(fk_grade(sentence), grade, aim)
+    return (
+        _above(sentence, grade, aim) and level_distance(passage_grade(parts), grade, aim) < before
+    )
+
+
+def simplify(sentence: str, grade: Grade, limit: int, aim: float | None = None) -> list[str]:
     """``sentence`` as one or more plainer sentences for ``grade`` (unchanged for older grades);
-    ``limit`` is the comfortable sentence length in words."""
+    ``limit`` is the comfortable sentence length in words and ``aim`` the reading level to bring
+    it to (the grade unless given: a passage whose terms read above the grade aims its other
+    sentences lower, see ``editing.edited_sentences``).
+
+    The splits come first, each kept only when the parts read nearer the aimed level than the
+    whole (a split keeps every word, so only the length changes); then, for a sentence that
+    still reads above it, a dropped closing remark or appositive (shorter,
+    though the formula may not say so: it counts the short words dropped as easy ones).
+    """
     if not simplified_for(grade):
         return [sentence]
-    found: list[str] = []
-    for part in split_semicolons(sentence):
-        for clause in split_clauses(part):
-            found.append(plain_words(drop_appositive(drop_which_remark(clause, limit))))
-    return found
+    parts = [plain_words(sentence)]
+    for split in (split_semicolons, split_clauses):
+        found: list[str] = []
+        for part in parts:
+            pieces = split(part)
+            found.extend(pieces if _nearer(part, pieces, grade, aim) else [part])
+        parts = found
+    shorter: tuple[Callable[[str], str], ...] = (
+        lambda text: drop_which_remark(text, limit),
+        drop_appositive,
+    )
+    for edit in shorter:
+        parts = [edit(part) if _above(part, grade, aim) else part for part in parts]
+    return parts

@@ -149,13 +149,21 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         ray_actor_options={"num_cpus": parsed.writer_cpus},
         max_ongoing_requests=4,
     ).bind(scene_writers)
+    # A request keeps at most the Narrator pool's capacity in flight, so the pool takes its
+    # pieces in the order they are sent (the first scene first).
     dispatcher = DispatcherDeployment.options(  # type: ignore[attr-defined]
         num_replicas=parsed.dispatcher_replicas,
         ray_actor_options={"num_cpus": parsed.dispatcher_cpus},
         # Route-less: it only answers health checks and small status calls.
         max_ongoing_requests=4,
         health_check_period_s=5,
-    ).bind(tracker, narrators, encoders, writers)
+    ).bind(
+        tracker,
+        narrators,
+        encoders,
+        writers,
+        parsed.narrator_max_replicas * parsed.narrator_max_ongoing,
+    )
     handles = [dispatcher, tracker, narrators, encoders, writers]
     if parsed.pubsub_bridge:
         handles.append(

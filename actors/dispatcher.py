@@ -64,7 +64,14 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
 
 @serve.deployment(name="Dispatcher")
 class DispatcherDeployment:
-    def __init__(self, tracker: Any, narrators: Any, encoders: Any, writers: Any) -> None:
+    def __init__(
+        self,
+        tracker: Any,
+        narrators: Any,
+        encoders: Any,
+        writers: Any,
+        narration_slots: int = 2,
+    ) -> None:
         settings = load_settings()
         configure_logging(settings.log_level)
         self._settings = settings
@@ -81,6 +88,7 @@ class DispatcherDeployment:
                 stop=stop,
                 max_part_seconds=settings.part_seconds,
                 first_max_part_seconds=settings.first_part_seconds,
+                narration_slots=narration_slots,
             )
             return build_pipeline(
                 settings,

@@ -9,8 +9,10 @@ encode starts the moment its own audio exists: no barrier between narrating and 
 
 Pieces are sent in ``dispatch_order``: the first scene's pieces first, in order, so the stream
 has something to play almost at once (it publishes pieces in timeline order), then the rest
-longest first, so the long ones do not finish last. The threads take turns to send, so the
-pools see that order.
+longest first, so the long ones do not finish last. The threads take turns to send, and at most
+``narration_slots`` narrations (the Narrator pool's capacity) are in flight at once: Serve's
+router does not keep the order of calls that queue for a replica, so the rest wait here, in
+order, until a narration returns.
 """
 
 from __future__ import annotations
@@ -72,10 +74,14 @@ class ServeSceneExecutor:
         stop: threading.Event,
         max_part_seconds: float = MAX_PART_SECONDS,
         first_max_part_seconds: float = FIRST_MAX_PART_SECONDS,
+        narration_slots: int = 2,
     ) -> None:
+        if narration_slots < 1:
+            raise ValueError("narration_slots must be 1 or more")
         self._narrators = narrators
         self._encoders = encoders
         self._stop = stop
+        self._slots = narration_slots
         self._max_part_seconds = max_part_seconds
         self._first_max_part_seconds = first_max_part_seconds
 
@@ -90,6 +96,7 @@ class ServeSceneExecutor:
         turns = [threading.Event() for _ in range(len(order) + 1)]
         turns[0].set()
         results: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
+        slots = threading.BoundedSemaphore(self._slots)
         calls: list[Any] = []
         lock = threading.Lock()
         context = current_context()  # this request's ids, for the logs of the scene threads
@@ -109,12 +116,19 @@ class ServeSceneExecutor:
             with bind_context(context):
                 try:
                     turns[turn].wait()
+                    # Holding the turn while waiting for a slot keeps the sending order.
+                    while not slots.acquire(timeout=POLL_S):
+                        if self._stop.is_set():
+                            break
                     if self._stop.is_set():
                         raise StageFailed("generating_video", "stopped", retryable=True)
                     narrating = self._narrators.narrate.remote(scene, script.grade, part)
                 finally:
                     turns[turn + 1].set()
-                audio: SceneAudio = call(narrating)
+                try:
+                    audio: SceneAudio = call(narrating)
+                finally:
+                    slots.release()
                 segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
                 return audio, segment
 

@@ -377,6 +377,64 @@ class MemorySampler:
         self._thread.join()
 
 
+def _process_name(pid: int) -> str:
+    """What a process is: ``replica Narrator`` for a Serve replica, Ray's title for its own
+    processes (``ray::ServeController``), else its program's file name (``raylet``)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    first = argv[0].decode(errors="replace") if argv and argv[0] else "?"
+    if first.startswith("ray::"):
+        title = first.split()[0]
+        if "ServeReplica:" in title:
+            # ray::SERVE_REPLICA::app#Narrator#id:ServeReplica:app:Narrator.method
+            return "replica " + title.rsplit(":", 1)[-1].split(".")[0]
+        return title.split(".")[0]
+    name = Path(first.split()[0]).name
+    if name.startswith("python") and len(argv) > 1:
+        # A Python program: the module or script it runs (the driver, Ray's helpers).
+        args = [a.decode(errors="replace") for a in argv[1:] if a]
+        if args[0] in ("-m", "-c"):
+            return f"python {args[0]} {args[1].split()[0] if args[0] == '-m' else ''}".strip()
+        return f"python {Path(args[0]).name}"
+    return name
+
+
+def stack_cpu(root: int | None = None) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of this process (or ``root``) and every process under it, each with
+    its name; a process's figure includes the children it has waited for (its ffmpeg runs)."""
+    tree = _children()
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[str, float]] = {}
+    todo = [root or os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo.extend(tree.get(pid, []))
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime are fields 14-17 of stat (11-14 after the name).
+        cpu = sum(int(v) for v in fields[11:15]) / ticks
+        found[pid] = (_process_name(pid), cpu)
+    return found
+
+
+def cpu_by_process(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], top: int = 12
+) -> dict[str, float]:
+    """CPU seconds spent between two ``stack_cpu`` snapshots, summed by process name, largest
+    first (processes that started in between count from zero; ones that ended are missing)."""
+    spent: dict[str, float] = {}
+    for pid, (name, cpu) in after.items():
+        delta = cpu - before.get(pid, (name, 0.0))[1]
+        if delta > 0:
+            spent[name] = spent.get(name, 0.0) + delta
+    ranked = sorted(spent.items(), key=lambda item: -item[1])
+    return {name: round(cpu, 2) for name, cpu in ranked[:top]}
+
+
 @contextmanager
 def cpu_of_children() -> Iterator[dict[str, float]]:
     """CPU seconds of the child processes waited for inside the block."""
@@ -501,11 +559,13 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
     """One request through intake -> Dispatcher -> pools, as the service runs it."""
     from benchmarks._common import outside_stages, wait_terminal
 
+    cpu_before = stack_cpu()
     submitted = time.time()
     started = time.perf_counter()
     record, _ = intake.record(request)
     current = wait_terminal(stores.requests, record.request_id, poll_s=0.02)
     wall = time.perf_counter() - started
+    processes = cpu_by_process(cpu_before, stack_cpu())
     if current.status.value != "completed":
         raise SystemExit(f"the request ended {current.status.value}: {current.error_message}")
     manifest = _manifest(stores, current)
@@ -524,6 +584,9 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
             "first_stream_part_s": first_stream_scene_s(events, "stream_parts"),
             "scenes": manifest["scene_count"],
             "pieces": len(manifest.get("tasks", [])) // 2,
+            # Every process of the stack (Ray's own, the replicas, this driver), so the CPU
+            # that no stage measures shows up too.
+            "cpu_s_by_process": processes,
         },
         tasks,
     )

@@ -165,3 +165,31 @@ def test_stack_memory_counts_shared_pages_once_in_pss() -> None:
 def test_task_records_are_plain_json() -> None:
     task = Task("encode", 3, "SegmentEncoder a:9", 1.0, 2.0)
     assert json.loads(json.dumps(task.__dict__))["worker"] == "SegmentEncoder a:9"
+
+
+def test_cpu_by_process_sums_what_each_kind_of_process_spent() -> None:
+    before = {1: ("raylet", 2.0), 2: ("replica Narrator", 5.0), 3: ("replica Narrator", 1.0)}
+    after = {
+        1: ("raylet", 2.5),
+        2: ("replica Narrator", 9.0),
+        3: ("replica Narrator", 2.0),
+        4: ("ffmpeg", 0.75),  # started in between: counted from zero
+    }
+    assert pipeline.cpu_by_process(before, after) == {
+        "replica Narrator": 5.0,
+        "ffmpeg": 0.75,
+        "raylet": 0.5,
+    }
+
+
+def test_stack_cpu_sees_this_process_and_the_children_it_waited_for() -> None:
+    import subprocess
+    import sys
+
+    before = pipeline.stack_cpu()
+    subprocess.run([sys.executable, "-c", "sum(range(3_000_000))"], check=True)
+    after = pipeline.stack_cpu()
+    name, cpu = after[os.getpid()]
+    assert name.startswith("python")
+    # The child's CPU is in this process's figure once it has been waited for.
+    assert cpu > before[os.getpid()][1]

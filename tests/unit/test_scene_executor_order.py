@@ -1,0 +1,163 @@
+"""The pools take a request's pieces in the order the executor sends them, even through a
+router that serves queued calls newest first: at most ``narration_slots`` are in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from vividly_ray.domain.models import (
+    Grade,
+    RenderSpec,
+    Scene,
+    SceneAudio,
+    SceneKind,
+    SceneSegment,
+    Script,
+    SentenceTiming,
+)
+
+scene_executor = pytest.importorskip("actors.scene_executor")
+
+
+class _Response:
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: Any = None
+
+    def finish(self, value: Any) -> None:
+        self._value = value
+        self._done.set()
+
+    def result(self) -> Any:
+        assert self._done.wait(10), "the fake pool never answered"
+        return self._value
+
+    def cancel(self) -> None:
+        self._done.set()
+
+
+@dataclass
+class LifoPool:
+    """``workers`` replicas that take the newest queued call first, as a router that does
+    not keep the order of queued calls may."""
+
+    work: Callable[..., Any]
+    workers: int = 2
+    started: list[tuple[int, int]] = field(default_factory=list)
+    queue: list[tuple[tuple[Any, ...], _Response]] = field(default_factory=list)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        for _ in range(self.workers):
+            threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def narrate(self) -> LifoPool:
+        return self
+
+    @property
+    def encode(self) -> LifoPool:
+        return self
+
+    def remote(self, *args: Any) -> _Response:
+        response = _Response()
+        with self.cond:
+            self.queue.append((args, response))
+            self.cond.notify()
+        return response
+
+    def _serve(self) -> None:
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: self.queue or self.closed, timeout=0.05)
+                if self.closed:
+                    return
+                if not self.queue:
+                    continue
+            time.sleep(0.005)  # the router's own latency: calls sent meanwhile queue too
+            with self.cond:
+                if not self.queue:
+                    continue
+                args, response = self.queue.pop()  # a free worker takes the newest call
+            response.finish(self.work(self, *args))
+
+
+def _narrate(pool: LifoPool, scene: Scene, grade: Grade, part: Any) -> SceneAudio:
+    with pool.cond:
+        pool.started.append((scene.index, 0 if part is None else part.first))
+    time.sleep(0.03)  # the work: calls sent meanwhile queue up
+    timing = SentenceTiming(scene.narration[0], 0.1, 0.9)
+    return SceneAudio(scene.index, "a.wav", 1.0, (timing,), f"a{scene.index}", part=part)
+
+
+def _encode(pool: LifoPool, spec: RenderSpec, scene: Scene, audio: SceneAudio) -> SceneSegment:
+    return SceneSegment(scene.index, "s.mp4", 1.0, f"s{scene.index}", part=audio.part)
+
+
+def _script() -> Script:
+    opening = Scene(0, SceneKind.TITLE, "T", (), ("Short one.", "Short two here.", "Three."))
+    concepts = tuple(
+        Scene(i, SceneKind.CONCEPT, f"C{i}", ("b",), (" ".join(["word"] * (5 + i)) + ".",))
+        for i in range(1, 7)
+    )
+    return Script("T", Grade(6), 60.0, (opening, *concepts), ())
+
+
+def _run(slots: int) -> tuple[LifoPool, list[tuple[SceneAudio, SceneSegment]], list[Any]]:
+    narrators, encoders = LifoPool(_narrate), LifoPool(_encode)
+    try:
+        executor = scene_executor.ServeSceneExecutor(
+            narrators,
+            encoders,
+            stop=threading.Event(),
+            first_max_part_seconds=1.0,
+            narration_slots=slots,
+        )
+        done: list[tuple[int, int]] = []
+        results = executor.run(
+            _script(),
+            RenderSpec(640, 360),
+            lambda audio, segment: done.append((audio.scene_index, 0)),
+        )
+    finally:
+        narrators.closed = encoders.closed = True
+    return narrators, results, done
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_the_first_scenes_parts_are_narrated_first(slots: int) -> None:
+    narrators, results, done = _run(slots)
+    opening = [place for place in narrators.started if place[0] == 0]
+    assert len(opening) == 3  # the opening scene was cut into its three sentences
+    # Whatever order the pool serves queued calls in, it only ever holds ``slots`` of them, so
+    # the opening's parts start among the first sent (two calls in flight at once may swap),
+    # and the longest concept scene right after them.
+    first = narrators.started[: 3 + slots - 1]
+    assert all(place in first for place in [(0, 0), (0, 1), (0, 2)]), narrators.started
+    assert (6, 0) in narrators.started[: 4 + slots - 1]
+    assert [(a.scene_index, a.part.first if a.part else 0) for a, _ in results] == [
+        (0, 0),
+        (0, 1),
+        (0, 2),
+        *[(i, 0) for i in range(1, 7)],
+    ]
+    assert len(done) == 9
+
+
+def test_without_the_limit_such_a_pool_would_take_them_out_of_order() -> None:
+    """The same pool with every piece in flight at once: the newest calls go first."""
+    narrators, _, _ = _run(slots=20)
+    first = narrators.started[:4]
+    assert not all(place in first for place in [(0, 0), (0, 1), (0, 2)]), narrators.started
+
+
+def test_a_pool_without_slots_is_refused() -> None:
+    with pytest.raises(ValueError, match="narration_slots"):
+        scene_executor.ServeSceneExecutor(None, None, stop=threading.Event(), narration_slots=0)

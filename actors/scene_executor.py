@@ -1,8 +1,9 @@
 """ServeSceneExecutor: narration on the Narrator pool, encoding on the SegmentEncoder pool.
 
-Scenes are first cut into parts of bounded length (``speech.parts``): a long scene's
-sentences are narrated and encoded as several pieces, on whichever replicas are free, so one
-long scene cannot leave the other workers idle at the end. Each piece runs on its own thread:
+Scenes are first cut into parts of bounded length (``speech.parts``; the bound shrinks as the
+Narrator pool grows, about four pieces per narration slot): a long scene's sentences are
+narrated and encoded as several pieces, on whichever replicas are free, so one long scene
+cannot leave the other workers idle at the end. Each piece runs on its own thread:
 narrate (the least-loaded Narrator replica takes it), then send the encode at once. A piece's
 encode starts the moment its own audio exists: no barrier between narrating and encoding.
 ``stop`` (cancelled, or the lease was lost) cancels the rest.
@@ -41,6 +42,7 @@ from vividly_ray.speech.parts import (
     FIRST_MAX_PART_SECONDS,
     MAX_PART_SECONDS,
     piece_seconds,
+    pool_bound,
     script_pieces,
 )
 
@@ -88,9 +90,8 @@ class ServeSceneExecutor:
     def run(
         self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
-        pieces = script_pieces(
-            script.scenes, script.grade, self._max_part_seconds, self._first_max_part_seconds
-        )
+        bound = pool_bound(script.scenes, script.grade, self._slots, self._max_part_seconds)
+        pieces = script_pieces(script.scenes, script.grade, bound, self._first_max_part_seconds)
         order = dispatch_order(pieces, script.grade)
         # turns[i] is set once the piece before it has sent its narration.
         turns = [threading.Event() for _ in range(len(order) + 1)]

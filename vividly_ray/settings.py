@@ -41,10 +41,11 @@ class Settings(BaseSettings):
     )
     encoder_threads: int = Field(default=1, ge=1, le=64)
     part_seconds: float = Field(
-        default=12.0,
+        default=30.0,
         ge=2,
         le=600,
-        description="longest speech of one piece of work: longer scenes are cut into parts",
+        description="longest speech of one piece of work: longer scenes are cut into parts "
+        "(finer on a larger Narrator pool)",
     )
     first_part_seconds: float = Field(
         default=4.0, ge=1, le=600, description="the same for the first scene (the stream's start)"

@@ -26,7 +26,13 @@ from vividly_ray.domain.models import (
 )
 from vividly_ray.media.assemble import _chapters
 from vividly_ray.media.reveal import slide_states
-from vividly_ray.speech.parts import piece_seconds, scene_parts, script_pieces
+from vividly_ray.speech.parts import (
+    MIN_PART_SECONDS,
+    piece_seconds,
+    pool_bound,
+    scene_parts,
+    script_pieces,
+)
 from vividly_ray.speech.silent_narrator import SilentNarrator
 from vividly_ray.speech.timing import part_edges
 from vividly_ray.storage.blobs import LocalBlobStore
@@ -222,3 +228,17 @@ def test_a_scene_cut_into_parts_is_one_chapter() -> None:
     ]
     chapters = _chapters(script, pieces, [0.0, 2.0, 5.0, 6.5])
     assert chapters == (("Title", 0.0, 2.0), ("Middle", 2.0, 6.5), ("End", 6.5, 9.0))
+
+
+def test_the_bound_follows_the_pool() -> None:
+    # Ten scenes of about 20 s of speech (six 10-word sentences each): 200 s in all.
+    scenes = [_scene(i, *[10] * 6) for i in range(10)]
+    speech = sum(piece_seconds(s, None, GRADE) for s in scenes)
+    # Two narrations at once: four pieces each, 25 s: no scene needs cutting.
+    assert pool_bound(scenes, GRADE, slots=2) == pytest.approx(speech / 8)
+    assert all(scene_parts(s, GRADE, pool_bound(scenes, GRADE, 2)) == [None] for s in scenes)
+    # Sixteen: the floor of 4 s, every scene in parts.
+    assert pool_bound(scenes, GRADE, slots=16) == MIN_PART_SECONDS
+    assert all(len(scene_parts(s, GRADE, MIN_PART_SECONDS)) > 1 for s in scenes)
+    # One: never above the longest part allowed.
+    assert pool_bound(scenes, GRADE, slots=1, max_seconds=12.0) == 12.0

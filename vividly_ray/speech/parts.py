@@ -8,6 +8,11 @@ estimated speech (the estimate the script's pacing uses), as evenly as the sente
 a 20 s scene with a 12 s bound becomes two parts of about 10 s, not 12 and 8. The first scene
 is cut finer (``first_max_seconds``), so the stream has a short piece to play almost at once.
 
+Every piece costs a fixed share of work (a call, an encoder start, a stream part), so the
+bound follows the pool (``pool_bound``): about ``PIECES_PER_SLOT`` pieces for each narration
+the pool runs at once are enough to keep it busy to the end, and parts are never cut shorter
+than ``MIN_PART_SECONDS``.
+
 A scene that fits in one part is not cut (its piece is the whole scene, ``None``), and a
 sentence is never split: a sentence longer than the bound is a part of its own.
 """
@@ -21,8 +26,20 @@ from vividly_ray.domain.models import Grade, Scene, ScenePart
 from vividly_ray.script.pacing import spoken_words
 from vividly_ray.speech.timing import SENTENCE_GAP_SECONDS, spoken_sentences, words_per_second
 
-MAX_PART_SECONDS = 12.0
+MAX_PART_SECONDS = 30.0
 FIRST_MAX_PART_SECONDS = 4.0
+MIN_PART_SECONDS = 4.0
+PIECES_PER_SLOT = 4
+
+
+def pool_bound(
+    scenes: Sequence[Scene], grade: Grade, slots: int, max_seconds: float = MAX_PART_SECONDS
+) -> float:
+    """The part bound for a pool that narrates ``slots`` pieces at once: the script's speech
+    shared into ``PIECES_PER_SLOT`` pieces a slot, within [MIN_PART_SECONDS, max_seconds]."""
+    speech = sum(piece_seconds(scene, None, grade) for scene in scenes)
+    wanted = speech / (PIECES_PER_SLOT * max(1, slots))
+    return min(max_seconds, max(MIN_PART_SECONDS, wanted))
 
 
 def scene_parts(

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_base_seconds: float = Field(default=2.0, ge=0, le=600)
-    pipelines_per_dispatcher: int = Field(default=2, ge=1, le=64)
+    # A pipeline mostly waits on the pools; enough of them at once keep the pools busy while
+    # other requests write their scripts and assemble their videos.
+    pipelines_per_dispatcher: int = Field(default=4, ge=1, le=64)
     poll_seconds: float = Field(default=0.25, gt=0, le=60)
     # Privacy: how long a finished request (question, student id, video) is kept.
     retention_days: float = Field(

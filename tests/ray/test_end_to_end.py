@@ -180,3 +180,26 @@ def test_the_dispatchers_sweep_erases_a_request_deleted_while_it_ran(service: Se
         assert time.monotonic() < deadline, "the Dispatcher's sweep did not erase the request"
         time.sleep(0.5)
     assert [k for k in service.stores.blobs.list_keys("videos/") if request_id in k] == []
+
+
+def test_the_pipeline_benchmark_measures_a_real_request(service: Service) -> None:
+    """The benchmark's own measuring path (intake -> Dispatcher -> pools, as in its cold and warm
+    runs) on a real stack, so it cannot rot: a small smoke run of ``benchmarks.pipeline``."""
+    from benchmarks import pipeline
+
+    request = VideoRequest(
+        question="Why do we have seasons?", grade=Grade(6), minutes=1, organization_id="local"
+    )
+    run, tasks = pipeline.run_one(service.stores, service.intake, request)
+    # Timed from the record: never later than the poll saw it end.
+    assert 0 < run["wall_s"] <= run["wall_s_observed"] + 0.01
+    assert run["video_s"] > 30 and run["scenes"] >= 4 and run["pieces"] >= run["scenes"]
+    assert run["cpu_s"]["generating_video"] > 0
+    assert run["first_stream_part_s"] is not None
+    assert run["first_stream_part_s"] <= run["first_stream_scene_s"]
+    # The stack's processes were found and their CPU counted, the Narrators' most of all.
+    assert run["cpu_s_by_process"]["replica Narrator"] > 0
+    assert {t.task for t in tasks} == {"narrate", "encode", "assemble"}
+    figures = pipeline.compute_figures({"vividly_cold": run}, cores=2)
+    realtime = run["video_s"] / run["wall_s"]
+    assert figures["realtime_factor_cold"] == pytest.approx(realtime, rel=0.01)

@@ -77,6 +77,24 @@ from vividly_ray.script.checks import (
             "Jupiter’s largest moons are Ganymede and Callisto.",
             "What are Jupiter’s largest moons?",
         ),
+        ("Rockets move forward by pushing gas backward.", "How do rockets move forward?"),
+        (
+            "At the summer solstice, the Sun is higher in the sky.",
+            "What happens at the summer solstice?",
+        ),
+        (
+            "The third law explains how rockets fly, even in empty space.",
+            "What explains how rockets fly, even in empty space?",
+        ),
+        ("The Saturn V stood about 111 meters tall.", "How tall was the Saturn V?"),
+        (
+            "The trip from Earth to the Moon took about three days.",
+            "How long did the trip from Earth to the Moon take?",
+        ),
+        (
+            "Kepler’s first law: Each planet moves around the Sun in an ellipse.",
+            "What does Kepler’s first law say?",
+        ),
     ],
 )
 def test_a_sentence_of_a_known_shape_gives_a_natural_question(sentence: str, question: str) -> None:
@@ -96,6 +114,12 @@ def test_a_sentence_of_a_known_shape_gives_a_natural_question(sentence: str, que
         "Kepler found that Mars moves in an ellipse, because the data demanded it.",
         # A pronoun subject names nothing on its own.
         "It looks dim, because it is far away.",
+        # Only a name keeps its capital after "so"; a pronoun or "you" clause is not asked about.
+        "Mars is cold, so Scientists study it.",
+        "At the bottom right, you see an image of the nebula.",
+        "At the same time, the Moon moves along its orbit.",
+        # The verb before "by" is not one read safely.
+        "The Moon is lit by shining sunlight.",
         "Summer is warm.",
     ],
 )
@@ -179,4 +203,17 @@ def test_a_sentence_opening_on_a_condition_is_not_turned_into_a_yes_or_no_questi
     assert statement_question(sentence, words) is None
     assert statement_question("The lens is curved on both sides.", words) == (
         "Is the lens curved on both sides?"
+    )
+
+
+def test_names_are_asked_about_by_what_the_sentence_says_they_are() -> None:
+    proper = proper_names(["Ganymede and Mars are worlds.", "We see Ganymede and Mars."])
+    assert (
+        shaped_question("Ganymede, the largest moon in the solar system, has craters.", proper)
+        == "What is the largest moon in the solar system?"
+    )
+    assert shaped_question("Tides, the rise and fall of the sea, come twice a day.", proper) is None
+    assert (
+        shaped_question("Mars has a tilt like Earth's, so Mars has four seasons.", proper)
+        == "Why does Mars have four seasons?"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vividly_ray.domain.models import Grade, Scene, SceneKind, Script, VisualKind
-from vividly_ray.script.checks import add_check_scene, fact_question
+from vividly_ray.script.checks import add_check_scene, choose_questions, fact_question
 
 
 def _scene(index: int, kind: SceneKind, *narration: str) -> Scene:
@@ -74,3 +74,44 @@ def test_dates_and_statements_about_key_terms_fill_the_check() -> None:
     ]
     for question in script.checks:
         assert question.answer in script.scenes[question.scene_index].narration
+
+
+def test_a_question_asked_already_gives_way_to_another_the_narration_answers() -> None:
+    scenes = (
+        _scene(0, SceneKind.TITLE, "Let's explore seasons."),
+        _scene(1, SceneKind.CONCEPT, "The real cause of the seasons is the tilt of Earth's axis."),
+        _scene(2, SceneKind.CONCEPT, "Earth spins around an imaginary line called its axis."),
+        _scene(
+            3,
+            SceneKind.CONCEPT,
+            "The seasons are actually caused by the tilt of Earth's axis.",
+            "The familiar cycle of the seasons results from the tilt of Earth's axis.",
+            "At the summer solstice, the Sun is higher in the sky.",
+        ),
+        _scene(4, SceneKind.RECAP, "Let's review what we learned."),
+    )
+    script = add_check_scene(Script("Seasons", Grade(6), 120.0, scenes, ()))
+    assert [c.question for c in script.checks] == [
+        "What causes the seasons?",
+        "What is the axis?",
+        "What happens at the summer solstice?",
+    ]
+    for question in script.checks:
+        assert question.answer in script.scenes[question.scene_index].narration
+
+
+def test_only_sentences_that_say_what_a_term_is_give_a_definition_question() -> None:
+    scenes = (
+        _scene(0, SceneKind.TITLE, "Let's explore heat."),
+        _scene(1, SceneKind.CONCEPT, "Heat is something familiar to all of us."),
+        _scene(2, SceneKind.CONCEPT, "The current is the same at all points in this circuit."),
+        _scene(3, SceneKind.CONCEPT, "Halley was a prolific contributor to the sciences."),
+        _scene(4, SceneKind.CONCEPT, "Halley's Comet is a comet that returns every 76 years."),
+        _scene(5, SceneKind.CONCEPT, "Conduction is the transfer of heat by direct contact."),
+        _scene(6, SceneKind.RECAP, "Let's review what we learned."),
+    )
+    script = Script("Heat", Grade(6), 180.0, scenes, ())
+    assert [c.question for c in choose_questions(script)] == [
+        "What is Halley's Comet?",
+        "What is conduction?",
+    ]

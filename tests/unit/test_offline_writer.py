@@ -135,9 +135,8 @@ def test_credits_list_every_source_with_licence_and_attribution(index: LibraryIn
     for source, line in zip(script.sources, credits.bullets, strict=True):
         assert source.license in line
         assert source.attribution in line
-    assert credits.narration == (
-        "This video was made from open educational resources; the sources are on screen.",
-    )
+    # Grade 5 hears the plain line; it still says where the sources and licences are.
+    assert credits.narration == ("Our sources and their licences are on the screen.",)
 
 
 def test_concept_scenes_have_short_bullets_revealed_with_their_sentences(

@@ -19,6 +19,7 @@ from vividly_ray.script import offline_writer
 from vividly_ray.script.checks import add_check_scene
 from vividly_ray.script.pacing import script_seconds
 from vividly_ray.script.planning import Section, plan_sections
+from vividly_ray.script.reading_level import level_offset, script_grade
 from vividly_ray.script.scenes import Framing, assemble
 from vividly_ray.script.selection import Candidate, Sentence, candidates, on_subject
 
@@ -31,6 +32,10 @@ class FreshEstimate:
 
     def __call__(self, sections: list[Section]) -> float:
         return script_seconds(add_check_scene(assemble(self.framing, sections)))
+
+    def level(self, sections: list[Section]) -> float:
+        script = add_check_scene(assemble(self.framing, sections))
+        return level_offset(script_grade(script), self.framing.grade)
 
 
 @pytest.fixture(scope="module")

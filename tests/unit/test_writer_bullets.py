@@ -117,3 +117,10 @@ def test_every_bullet_of_the_starter_library_keeps_the_sentence_words_in_order()
 
 def test_a_sentence_with_no_clean_short_form_falls_back_to_a_key_noun_phrase() -> None:
     assert summarize(SUN).text == "Heat from the sun"
+
+
+def test_a_bullet_never_stops_on_a_word_that_needs_more_when_nothing_fits_whole() -> None:
+    sentence = "A President may be elected to no more than two terms."
+    bullet = summarize(sentence).text
+    assert WEAK_END not in bullet_problems(bullet, sentence), bullet
+    assert sentence.startswith(bullet)

@@ -34,10 +34,11 @@ MAX_QUESTION_WORDS = 16
 VERBS = word_set(
     """
     absorb allow appear attract become begin bend bounce break burn carry cause change collide
-    come contain cool depend drop expand explain fall feel flow fly form freeze gain get glow go
-    grow happen heat help hit hold keep last lead let look lose make melt move need occur orbit
-    pass produce pull push reach reflect release repel rise rotate scatter seem shine show
-    shrink sink slow speed spin spread stay stop take travel turn use vibrate warm work
+    come contain cool create depend drop expand explain fall feel flow fly form freeze gain get
+    glow go grow happen heat help hit hold keep last lead let look lose make melt move need
+    occur orbit pass produce pull push reach reflect release repel rise rotate scatter seem
+    shine show shrink sink slow speed spin spread stay stop take travel turn use vibrate warm
+    work
     """
 )
 _AUXILIARIES = {"is", "are", "can", "will", "must", "cannot"}
@@ -49,8 +50,8 @@ _SUBJECT_STOPS = PRONOUNS | word_set("there here who which what")
 _CLAUSE_WORDS = word_set("that which who whom when where if because while than")
 _VERB_FORMS = frozenset(_verb + "s" for _verb in VERBS) | word_set("has have does do")
 
-_SO = re.compile(r"^(?P<cause>[^,]{12,}(?:,[^,]+)?), (?:and )?so (?P<clause>[a-z].+)\.$")
-_CAUSE_FIRST = re.compile(r"^(?:Since|Because) (?P<cause>[^,]{8,}), (?P<clause>[a-z].+)\.$")
+_SO = re.compile(r"^(?P<cause>[^,]{12,}(?:,[^,]+)?), (?:and )?so (?P<clause>[A-Za-z].+)\.$")
+_CAUSE_FIRST = re.compile(r"^(?:Since|Because) (?P<cause>[^,]{8,}), (?P<clause>[A-Za-z].+)\.$")
 _BECAUSE = re.compile(r"^(?P<clause>[A-Z][^,]+?),? because \S.+\.$")
 _USES = re.compile(
     r"^(?P<subject>[A-Z][\w' ]{1,40}?) (?P<verb>uses|use) (?P<what>[^,]{3,40}?) to \S"
@@ -77,6 +78,30 @@ _RANKED = re.compile(
     r"^(?P<subject>(?:The |[A-Z][\w]*['’]s )(?:\w+ )?(?:largest|biggest|smallest|nearest"
     r"|closest|brightest|farthest|oldest|youngest|hottest|coldest|heaviest|lightest|fastest"
     r"|slowest|main)(?: [a-z]+){1,2}) (?P<aux>is|are) (?:the |a |an )?[A-Z]\S*"
+)
+
+_BY = re.compile(
+    r"^(?P<subject>(?:The |A |An )?[A-Z]?[\w' -]{1,40}?) (?P<verb>[a-z]+) "
+    r"(?P<rest>(?:[a-z][\w']* ){0,5}?)by [a-z]+ing\b"
+)
+_AT_THE = re.compile(r"^At the (?P<place>(?!same\b)[a-z][\w' -]{2,30}), (?P<clause>[a-z].+)\.$")
+_APPOSITIVE = re.compile(
+    r"^(?P<name>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){0,2}), (?P<what>the (?:\w+est|\w*most|most "
+    r"\w+|first|last) [^,]{3,50}), [a-z]"
+)
+_EXPLAINS = re.compile(r"^The [\w' ]{3,40} explains (?P<how>how|why) (?P<rest>[a-z][^;:]{5,60})\.$")
+_ABOUT = r"(?:about |nearly |almost |roughly |over |more than )?"
+_SIZE = re.compile(
+    rf"^(?P<subject>(?:The |A |An )?[A-Z][\w' ]{{1,40}}?) (?P<verb>is|are|was|were|stood|stands) "
+    rf"{_ABOUT}[\d.,]+ (?:[a-z]+ )?(?P<size>tall|long|wide|high|deep|thick)\.$"
+)
+_TOOK = re.compile(
+    rf"^(?P<subject>The [\w' ]{{2,50}}?) (?P<verb>took|takes) {_ABOUT}(?:[\d.,]+|one|two|three"
+    r"|four|five|six|seven|eight|nine|ten|a few) (?:seconds?|minutes?|hours?|days?|weeks?"
+    r"|months?|years?)\.$"
+)
+_LAW_SAYS = re.compile(
+    r"^(?P<law>(?:[A-Z][\w'’]* )?(?:[a-z]+ ){0,2}(?:law|rule|principle)(?: of [a-z ]+)?): [A-Z]"
 )
 
 
@@ -192,6 +217,11 @@ def _is(subject: str, aux: str, proper: frozenset[str]) -> str | None:
     return f"{aux} {lower_opening(subject, proper)}" if _subject_ok(subject.split()) else None
 
 
+def _clause_start(clause: str, proper: frozenset[str]) -> bool:
+    first = clause.split(maxsplit=1)[0]
+    return first[:1].islower() or re.sub(r"['\u2019]s$", "", first) in proper
+
+
 def shaped_question(sentence: str, proper: frozenset[str] = frozenset()) -> str | None:
     """A question ``sentence`` answers by one of this module's shapes, or None; ``proper``
     holds the lesson's proper names (``proper_names``)."""
@@ -200,7 +230,11 @@ def shaped_question(sentence: str, proper: frozenset[str] = frozenset()) -> str 
         return None
     for pattern in (_SO, _CAUSE_FIRST, _BECAUSE):
         match = pattern.match(text)
-        if match and (asked := why_question(match.group("clause"), proper)):
+        # After the comma only a name keeps its capital: "..., so Mars has four seasons."
+        starts = match is not None and (
+            pattern is _BECAUSE or _clause_start(match["clause"], proper)
+        )
+        if match and starts and (asked := why_question(match.group("clause"), proper)):
             return asked
     if (match := _USES.match(text)) and (does := _does(match["subject"], match["verb"], proper)):
         return _question(f"Why {does} {match['what']}?")
@@ -217,6 +251,33 @@ def shaped_question(sentence: str, proper: frozenset[str] = frozenset()) -> str 
         return _parts_question(match, proper)
     if (match := _RANKED.match(text)) and (is_ := _is(match["subject"], match["aux"], proper)):
         return f"What {is_}?"
+    return _other_shapes(text, proper)
+
+
+def _other_shapes(text: str, proper: frozenset[str]) -> str | None:
+    """The means, setting, name and law shapes (see the module's docstring)."""
+    match = _BY.match(text)
+    known = match is not None and (match["verb"] in VERBS or _base(match["verb"]) in VERBS)
+    if match and known and (does := _does(match["subject"], match["verb"], proper)):
+        return _question(f"How {does} {match['rest']}".rstrip() + "?")
+    match = _AT_THE.match(text)
+    if match and match["clause"].split()[0].lower() not in _SUBJECT_STOPS:
+        return _question(f"What happens at the {match['place']}?")
+    match = _APPOSITIVE.match(text)
+    if match and all(bare in proper for bare in match["name"].split()):
+        return _question(f"What is {match['what']}?")
+    if match := _EXPLAINS.match(text):
+        return _question(f"What explains {match['how']} {match['rest']}?")
+    if (match := _SIZE.match(text)) and _subject_ok(match["subject"].split()):
+        verb = {"stood": "was", "stands": "is"}.get(match["verb"], match["verb"])
+        said = lower_opening(match["subject"], proper)
+        return _question(f"How {match['size']} {verb} {said}?")
+    trip = (match := _TOOK.match(text)) is not None and len(match["subject"].split()) <= 8
+    if match and trip and not set(match["subject"].lower().split()) & _CLAUSE_WORDS:
+        does = "did" if match["verb"] == "took" else "does"
+        return _question(f"How long {does} {lower_opening(match['subject'], proper)} take?")
+    if match := _LAW_SAYS.match(text):
+        return _question(f"What does {lower_opening(match['law'], proper)} say?")
     return None
 
 

@@ -42,13 +42,14 @@ from vividly_ray.script.check_shapes import lower_opening, proper_names, shaped_
 from vividly_ray.script.editing import refers_back
 from vividly_ray.script.pacing import scene_seconds, script_seconds
 from vividly_ray.script.question_type import NUMBER_WITH_UNIT
-from vividly_ray.script.terms import read
+from vividly_ray.script.terms import mentions, read, term_key
 
 QUESTIONS = 3
 FIRST_TIER, SHAPED_TIER, STATEMENT_TIER = 0, 1, 2  # facts and definitions; other shapes; yes/no
 CHECK_TITLE = "Pause and Think"
-CHECK_OPENING = "Let's pause and think about three questions."
-CHECK_PAUSE = "Let's take a moment to think, and then check the answers."
+# Framing in plain, short words: it is spoken at every grade.
+CHECK_OPENING = "Let's stop and think about three questions."
+CHECK_PAUSE = "Let's think, then check the answers."
 MAX_CHECK_SHARE = 0.3  # of the requested length; a shorter lesson skips the check
 MAX_ANSWER_WORDS = 22  # a longer answer makes the pause scene drag
 
@@ -57,6 +58,9 @@ _CAUSED_BY = re.compile(
 )
 _CAUSE_OF = re.compile(
     r"^(?:The|One) (?:\w+ )?(?:cause|reason) (?:of|for) (?P<effect>[^,]{3,60}?) (?:is|was) \S",
+)
+_RESULTS_FROM = re.compile(
+    r"^(?P<effect>[A-Z][^,]{2,60}?) (?:results?|(?:is|are) (?:\w+ly )?due) (?:from|to) \S",
 )
 _BECAUSE = re.compile(
     r"^(?P<subject>(?:The |A |An )?[A-Z]?[\w']+(?: [a-z][\w']+){0,2}) "
@@ -86,6 +90,13 @@ _STATEMENT = re.compile(
     r"(?P<subject>(?:The |A |An )?[A-Z][\w']*(?: [a-z][\w']+){0,3}) "
     r"(?P<aux>is|are|can|will|must) (?P<rest>(?!called\b|not\b)[a-z].{2,}?)\.$",
 )
+# A gloss that says how a term is, not what it is ("something familiar", "the same at all
+# points", "one of the most important concepts"); "anything that slows ..." does say it.
+_VAGUE_GLOSS = re.compile(
+    r"^(?:(?:something|anything)\b(?!.*\b(?:that|which|who)\b)|the same\b|so\b"
+    r"|very\b|too\b|similar\b|different\b)",
+    re.IGNORECASE,
+)
 _ADVERB_OPENING = re.compile(
     r"^(?:[A-Z][a-z]+ly|In general), (?=[a-z])"
 )  # "Generally, friction is"
@@ -110,9 +121,12 @@ def _plural(term: str) -> bool:
 
 
 def definition_question(term: str, sentence: str) -> str:
-    article = read(sentence).article
+    article = read(_ADVERB_OPENING.sub("", sentence)).article
+    if re.search(rf"\b(?:its|their|our|his|her) {re.escape(term)}\b", sentence, re.IGNORECASE):
+        article = "the"  # "... called its axis": "What is the axis?"
     # "A lens is ..." names one thing, whatever its last letter.
-    plural = _plural(term) and (article or "").lower() not in {"a", "an"}
+    singular = re.search(rf"\b{re.escape(term)} (?:is|was)\b", sentence, re.IGNORECASE)
+    plural = _plural(term) and (article or "").lower() not in {"a", "an"} and not singular
     named = f"{article} {term}" if article and not plural else term
     return f"What {'are' if plural else 'is'} {named}?"
 
@@ -120,7 +134,7 @@ def definition_question(term: str, sentence: str) -> str:
 def fact_question(sentence: str) -> str | None:
     """A question that ``sentence`` answers by cause or by measure, or None."""
     text = sentence.strip()
-    for pattern in (_CAUSED_BY, _CAUSE_OF):
+    for pattern in (_CAUSED_BY, _CAUSE_OF, _RESULTS_FROM):
         match = pattern.match(text)
         if match:
             return f"What causes {_lower_opening(match.group('effect'))}?"
@@ -158,6 +172,8 @@ def statement_question(sentence: str, key_words: frozenset[str]) -> str | None:
     match = _STATEMENT.match(sentence.strip())
     if match is None or not set(tokenize(match.group("subject"))) & key_words:
         return None
+    if _VAGUE_GLOSS.match(match.group("rest")):
+        return None  # "Is heat something familiar to all of us?" asks nothing
     subject = _lower_opening(match.group("subject"))
     return f"{match.group('aux').capitalize()} {subject} {match.group('rest')}?"
 
@@ -170,10 +186,31 @@ def _answerable(sentence: str) -> bool:
     )
 
 
+def _questions(
+    sentence: str, defined: dict[str, str], proper: frozenset[str], key_words: frozenset[str]
+) -> list[tuple[str, int, bool]]:
+    """Every question ``sentence`` answers, with its tier and whether it asks for a definition,
+    best first: a sentence whose first question is asked already (two scenes that both give
+    the cause) can still give another."""
+    asked: list[tuple[str, int, bool]] = []
+    if question := fact_question(sentence) or date_question(sentence):
+        asked.append((question, FIRST_TIER, False))
+    term = defined.get(sentence) or _defined_term(_ADVERB_OPENING.sub("", sentence), proper)
+    if term:
+        asked.append((definition_question(term, sentence), FIRST_TIER, True))
+    if question := shaped_question(sentence, proper):
+        asked.append((question, SHAPED_TIER, False))
+    if question := statement_question(sentence, key_words):
+        asked.append((question, STATEMENT_TIER, False))
+    return asked
+
+
 def _found(script: Script) -> list[_Found]:
     """Every question the narration answers, scene by scene; facts before definitions."""
     concepts = [scene for scene in script.scenes if scene.kind is SceneKind.CONCEPT]
-    defined = {entry.definition: entry.term for entry in script.glossary}
+    defined = {
+        entry.definition: entry.term for entry in script.glossary if _defines(entry.definition)
+    }
     key_words = frozenset(
         word
         for text in [script.title, *(e.term for e in script.glossary), *(s.title for s in concepts)]
@@ -183,22 +220,14 @@ def _found(script: Script) -> list[_Found]:
     found: list[_Found] = []
     later: list[_Found] = []  # other shapes, then yes-or-no questions
     for scene in concepts:
-        facts, definitions = [], []
+        facts: list[_Found] = []
+        definitions: list[_Found] = []
         for sentence in scene.narration:
             if not _answerable(sentence):
                 continue
-            question = fact_question(sentence) or date_question(sentence)
-            term = defined.get(sentence) or _defined_term(_ADVERB_OPENING.sub("", sentence))
-            if question:
-                facts.append(_Found(question, sentence, scene.index))
-            elif term:
-                definitions.append(
-                    _Found(definition_question(term, sentence), sentence, scene.index)
-                )
-            elif asked := shaped_question(sentence, proper):
-                later.append(_Found(asked, sentence, scene.index, SHAPED_TIER))
-            elif asked := statement_question(sentence, key_words):
-                later.append(_Found(asked, sentence, scene.index, STATEMENT_TIER))
+            for question, tier, definition in _questions(sentence, defined, proper, key_words):
+                item = _Found(question, sentence, scene.index, tier)
+                (later if tier != FIRST_TIER else definitions if definition else facts).append(item)
         # Short answers first: the pause scene repeats them.
         found += sorted(facts, key=_length) + sorted(definitions, key=_length)
     return found + sorted(later, key=lambda item: (item.tier, _length(item)))
@@ -208,23 +237,56 @@ def _length(item: _Found) -> int:
     return len(item.answer.split())
 
 
-def _defined_term(sentence: str) -> str | None:
-    """The term a sentence defines, as written inside a question, or None."""
-    reading = read(sentence)
-    if not reading.defines or not reading.term:
+def _defines(sentence: str) -> bool:
+    """Whether a sentence read as a definition says what its term is: not "Heat is something
+    familiar to all of us.", "The current is the same at all points.", "Halley was a
+    contributor to the sciences." (a past fact about a name), nor "People call meteors shooting
+    stars, even though meteors have nothing to do with stars." (the term is inside its gloss)."""
+    reading = read(_ADVERB_OPENING.sub("", sentence))
+    if not reading.defines or not reading.term or _VAGUE_GLOSS.match(reading.gloss):
+        return False
+    term = re.escape(reading.term)
+    past = re.match(rf"(?:(?:the|a|an) )?{term} (?:was|were)\b", sentence, re.IGNORECASE)
+    return past is None and not mentions(tokenize(reading.gloss), term_key(reading.term))
+
+
+def _defined_term(sentence: str, proper: frozenset[str] = frozenset()) -> str | None:
+    """The term a sentence defines, as written inside a question ("Halley's Comet" keeps its
+    capital), or None."""
+    if not _defines(sentence):
         return None
-    term = reading.term
+    term = read(sentence).term or ""
     first = term.split()[0]
-    if sentence.startswith(term) and first[1:].islower() and len(first) > 1:
+    name = re.sub(r"['\u2019]s$", "", first)
+    # A possessive name keeps its capital, as in ``lower_opening``.
+    lowered = name == first and first[1:].islower() and len(first) > 1 and name not in proper
+    if sentence.startswith(term) and lowered:
         term = term[:1].lower() + term[1:]
     return term
+
+
+def _asks(question: str) -> tuple[str, frozenset[str]]:
+    """What kind of question it is ("what is", "what causes", "why") and its content words."""
+    first, second = (question.lower().split() + [""])[:2]
+    kind = f"{first} is" if second in {"is", "are", "was", "were"} else first
+    return ("what causes" if second == "causes" else kind), frozenset(tokenize(question))
+
+
+def _same(kind: str, words: frozenset[str], other_kind: str, other: frozenset[str]) -> bool:
+    """Whether two questions ask the same thing: "What is a rainbow?" and "What are rainbows?"
+    do, and so do "What causes the seasons?" and "What causes the familiar cycle of the
+    seasons?" (one effect said more fully); "What is a wave?" and "What are mechanical
+    waves?" do not."""
+    if kind != other_kind:
+        return False
+    return words == other or (kind != "what is" and (words <= other or other <= words))
 
 
 def choose_questions(script: Script) -> list[_Found]:
     """Three questions, from as many different scenes as possible, in the lesson's order."""
     found = _found(script)
     chosen: list[_Found] = []
-    asked: set[tuple[str, ...]] = set()  # "What is a rainbow?" and "What are rainbows?" are one
+    asked: list[tuple[str, frozenset[str]]] = []
     passes = [(tier, spread) for tier in range(STATEMENT_TIER + 1) for spread in (True, False)]
     for tier, spread in passes:
         for item in found:
@@ -233,12 +295,15 @@ def choose_questions(script: Script) -> list[_Found]:
             scenes = {c.scene_index for c in chosen}
             if len(chosen) == QUESTIONS:
                 break
-            if tuple(tokenize(item.question)) in asked or item.answer in {c.answer for c in chosen}:
+            kind, words = _asks(item.question)
+            if any(_same(kind, words, k, w) for k, w in asked) or item.answer in {
+                c.answer for c in chosen
+            }:
                 continue
             if spread and item.scene_index in scenes:
                 continue
             chosen.append(item)
-            asked.add(tuple(tokenize(item.question)))
+            asked.append((kind, words))
     return sorted(chosen, key=lambda c: (c.scene_index, found.index(c)))
 
 

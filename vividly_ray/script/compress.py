@@ -15,7 +15,9 @@ from collections.abc import Iterator, Sequence
 from vividly_ray.library.text import word_set
 from vividly_ray.script.quality import (
     HARD_BULLET_WORDS,
+    INVENTED,
     MAX_BULLET_WORDS,
+    WEAK_END,
     bullet_problems,
     clause_commas,
     tokens,
@@ -217,4 +219,13 @@ def shorten(phrase: str, sentence: str, budget: int, term: str = "") -> str:
     short = [(o, p) for o, p in scored if len(o.split()) <= budget] or scored
     if not short:
         return phrase
-    return min(short, key=lambda item: (len(item[1]), -len(item[0].split())))[0]
+    # A phrase that stops on a word needing more after it, or says what the sentence does not,
+    # reads worst of all.
+    return min(
+        short,
+        key=lambda item: (
+            bool({WEAK_END, INVENTED} & set(item[1])),
+            len(item[1]),
+            -len(item[0].split()),
+        ),
+    )[0]

@@ -20,6 +20,7 @@ from vividly_ray.script.pacing import script_seconds, split_sentences
 from vividly_ray.script.planning import Section, plan_sections
 from vividly_ray.script.question_title import statement_order
 from vividly_ray.script.question_type import plan_for
+from vividly_ray.script.reading_level import level_offset, script_grade
 from vividly_ray.script.scenes import Assembler, Framing, assemble, reserved_titles
 from vividly_ray.script.selection import candidates, core_tokens, key_terms, lead_idea, on_topic
 from vividly_ray.script.titles import running_text, title_case
@@ -148,25 +149,38 @@ class OfflineScriptWriter:
         focused = [candidate for candidate in pool if candidate.on_subject]
         if focused and len(focused) < len(pool):
             # Neighbouring subjects only when the topic's own ideas cannot fill the length.
-            sections = plan_sections(focused, estimate, target, lead_idea(focused), core)
+            sections = plan_sections(
+                focused, estimate, target, lead_idea(focused), core, estimate.level, request.grade
+            )
             if estimate(sections) >= (1 - SHORT_BAND) * target:
                 return add_check_scene(assemble(framing, sections))
         lead = lead_idea(focused)
         lead = pool.index(focused[lead]) if focused and lead is not None else lead_idea(pool)
-        sections = plan_sections(pool, estimate, target, lead, core)
+        sections = plan_sections(pool, estimate, target, lead, core, estimate.level, request.grade)
         return add_check_scene(assemble(framing, sections))
 
 
 class _Estimate:
-    """Estimated seconds of the script a plan would give, remembered per plan; the scripts
-    share the concept scenes of their common opening sections (``Assembler``)."""
+    """Estimated seconds of the script a plan would give, and how far its reading level lies
+    from the grade (``level``), remembered per plan; the scripts share the concept scenes of
+    their common opening sections (``Assembler``)."""
 
     def __init__(self, framing: Framing) -> None:
         self._assemble = Assembler(framing)
-        self._seen: dict[tuple[Section, ...], float] = {}
+        self._grade = framing.grade
+        self._seen: dict[tuple[Section, ...], tuple[float, float]] = {}
 
-    def __call__(self, sections: list[Section]) -> float:
+    def _measure(self, sections: list[Section]) -> tuple[float, float]:
         key = tuple(sections)
         if key not in self._seen:
-            self._seen[key] = script_seconds(add_check_scene(self._assemble(sections)))
+            script = add_check_scene(self._assemble(sections))
+            self._seen[key] = (script_seconds(script), script_grade(script))
         return self._seen[key]
+
+    def __call__(self, sections: list[Section]) -> float:
+        return self._measure(sections)[0]
+
+    def level(self, sections: list[Section]) -> float:
+        """Grades the script reads above (positive) or below (negative) the student's
+        comfortable range, 0 inside."""
+        return level_offset(self._measure(sections)[1], self._grade)

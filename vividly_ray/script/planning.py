@@ -8,16 +8,21 @@ target plus a small margin. Defining a key term is worth most the first time, so
 more of a document's vocabulary before it adds examples. The lead idea (the question's direct
 answer) opens the lesson; the other concept scenes keep the documents' own order, so the
 explanation flows as the authors wrote it. Finally a two-sentence scene that explains nothing
-beyond the topic joins a neighbour from its document (``merge_short``).
+beyond the topic joins a neighbour from its document (``merge_short``). A plan whose whole script
+(framing included) reads well away from the student's grade is grown again, weighing its reading
+level, and then from sentences valued toward the grade, so a young student's lesson takes the
+plainer definitions and an older student's the textbook's.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from vividly_ray.domain.models import Grade
 from vividly_ray.script.editing import refers_back
+from vividly_ray.script.reading_level import fk_grade
 from vividly_ray.script.selection import Candidate, Sentence
 from vividly_ray.script.terms import read, term_key
 
@@ -33,6 +38,12 @@ REPEATED_DEFINITION = 0.8  # what a second definition of the same term loses
 IDEA_WORTH = 0.6  # what covering one more key idea is worth beyond its sentences
 ANSWER_FLOOR = 0.4  # the weight of an idea none of whose sentences carries the question's focus
 ASIDE_WORTH = 0.25  # an idea on a neighbouring subject (``Candidate.on_subject``), relatively
+# What each grade the whole script reads outside the student's comfortable range costs a plan.
+LEVEL_WEIGHT = 5.0
+# Grades outside the comfortable range a plan may read before it is grown again for its level.
+LEVEL_MARGIN = 0.5
+# What each grade a sentence reads on the side a script misses costs it in such a plan.
+SENTENCE_LEVEL_WEIGHT = 0.1
 _WAITING_CHOICES = 4  # ideas, best first, that the next step may add
 _SEED_CHOICES = 10  # ideas considered for the opening plan when the best three are too long
 
@@ -208,8 +219,10 @@ class _Planner:
         target: float,
         lead: int | None,
         topic: frozenset[str] = frozenset(),
+        level: Estimate | None = None,
     ) -> None:
         self.pool = pool
+        self.level = level
         self.topic = topic
         self.lead = lead
         self.most = max_concepts(target)
@@ -222,6 +235,30 @@ class _Planner:
 
     def seconds(self, plan: Plan) -> float:
         return self.estimate(sections(self.pool, plan, self.lead, self.most, self.topic))
+
+    def worth(self, plan: Plan, leveled: bool) -> float:
+        """What a plan teaches (``value``); ``leveled``, less what its reading level away from
+        the grade costs the student."""
+        worth = value(self.pool, plan)
+        if leveled:
+            worth -= LEVEL_WEIGHT * abs(self.offset(plan))
+        return worth
+
+    def offset(self, plan: Plan) -> float:
+        """Grades the plan's script reads above (positive) or below the student's range."""
+        if self.level is None:
+            return 0.0
+        return self.level(self.final(plan))
+
+    def taught(self, plan: Plan) -> set[tuple[str, ...]]:
+        """The terms the plan's sentences explain."""
+        return {s.defines for _, picked in _picked(self.pool, plan) for s in picked if s.defines}
+
+    def final(self, plan: Plan) -> list[Section]:
+        """The sections the plan gives, short scenes joined (``merge_short``)."""
+        planned = sections(self.pool, plan, self.lead, self.most, self.topic)
+        keep_first = self.lead is not None and self.lead in plan
+        return merge_short(planned, self.topic, keep_first=keep_first)
 
     def seed(self) -> Plan:
         """The three most valuable ideas, or the three shortest of the best few if too long."""
@@ -248,21 +285,34 @@ class _Planner:
             found += [{**plan, i: 2} for i in waiting[:_WAITING_CHOICES]]
         return found
 
-    def grow(self, plan: Plan) -> Plan:
-        seconds, worth = self.seconds(plan), value(self.pool, plan)
+    def grow(self, plan: Plan, leveled: bool) -> Plan:
+        seconds, worth = self.seconds(plan), self.worth(plan, leveled)
         while True:
             best: tuple[float, int, Plan] | None = None
             for n, step in enumerate(self.steps(plan)):
                 longer = self.seconds(step)
                 if longer > self.high:
                     continue
-                gain = (value(self.pool, step) - worth) / max(longer - seconds, 0.5)
+                gain = (self.worth(step, leveled) - worth) / max(longer - seconds, 0.5)
                 if best is None or (gain, -n) > (best[0], -best[1]):
                     best = (gain, n, step)
             if best is None:
                 return plan
             plan = best[2]
-            seconds, worth = self.seconds(plan), value(self.pool, plan)
+            seconds, worth = self.seconds(plan), self.worth(plan, leveled)
+
+
+def leaned(pool: Sequence[Candidate], offset: float, grade: Grade) -> list[Candidate]:
+    """The pool with each sentence's score lowered by how far it reads on the side of
+    ``grade`` that the script misses (``offset`` above 0: harder, below: easier), so that a
+    plan picks the sentences that bring the script toward the grade."""
+    side = 1.0 if offset > 0 else -1.0
+
+    def lean(sentence: Sentence) -> Sentence:
+        beyond = max(0.0, side * (fk_grade(sentence.text) - grade.level))
+        return replace(sentence, score=sentence.score - SENTENCE_LEVEL_WEIGHT * beyond)
+
+    return [replace(c, sentences=tuple(lean(s) for s in c.sentences)) for c in pool]
 
 
 def plan_sections(
@@ -271,16 +321,33 @@ def plan_sections(
     target: float,
     lead: int | None = None,
     topic: frozenset[str] = frozenset(),
+    level: Estimate | None = None,
+    grade: Grade | None = None,
 ) -> list[Section]:
     """The concept sections whose script's estimated length is nearest ``target`` seconds; the
     ``lead`` idea, when given, is always in and opens the lesson. Short scenes that explain
-    nothing beyond the ``topic`` tokens then join a neighbour (``merge_short``)."""
+    nothing beyond the ``topic`` tokens then join a neighbour (``merge_short``).
+
+    ``level``, when given, says how many grades a plan's script reads above (positive) or below
+    the ``grade``'s comfortable range. When the plan grown for what it teaches reads more than
+    ``LEVEL_MARGIN`` outside it, the plan is grown again weighing each plan's level too, and
+    then, if it still does, from sentences valued toward the grade (``leaned``); a plan grown
+    again is kept when it reads closer and still explains every term the first one did."""
     if not pool:
         return []
-    planner = _Planner(pool, estimate, target, lead, topic)
-    plan = planner.grow(planner.seed())
-    planned = sections(pool, plan, lead, planner.most, topic)
-    return merge_short(planned, topic, keep_first=lead is not None and lead in plan)
+    planner = _Planner(pool, estimate, target, lead, topic, level)
+    plan = planner.grow(planner.seed(), leveled=False)
+    off = planner.offset(plan)
+    for leaning in (False, True):
+        if grade is None or abs(off) <= LEVEL_MARGIN:
+            break
+        valued = leaned(pool, off, grade) if leaning else pool
+        again = _Planner(valued, estimate, target, lead, topic, level)
+        closer = again.grow(again.seed(), leveled=True)
+        kept = planner.taught(plan) <= again.taught(closer)
+        if kept and abs(again.offset(closer)) < abs(off):
+            planner, plan, off = again, closer, again.offset(closer)
+    return planner.final(plan)
 
 
 def _own_term(section: Section, topic: frozenset[str]) -> bool:

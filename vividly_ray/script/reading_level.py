@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from vividly_ray.domain.models import Grade
+from vividly_ray.domain.models import Grade, Script
 from vividly_ray.library.text import words
+from vividly_ray.script.pacing import split_sentences
 
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _TWO_SYLLABLE_PAIRS = re.compile(
@@ -51,6 +52,19 @@ def passage_grade(sentences: Sequence[str]) -> float:
     return 0.39 * len(found) / len(spoken) + 11.8 * syllable_count / len(found) - 15.59
 
 
+def script_grade(script: Script) -> float:
+    """Flesch-Kincaid grade of everything a script's narration says, framing included: the
+    level the student hears."""
+    return passage_grade(
+        [
+            sentence
+            for scene in script.scenes
+            for item in scene.narration
+            for sentence in split_sentences(item)
+        ]
+    )
+
+
 def wording_grade(sentence: str, length: int) -> float:
     """Flesch-Kincaid grade of a sentence's words as if it were at least ``length`` words long:
     how plain its wording is, whatever its length (a short sentence is no fault)."""
@@ -71,10 +85,20 @@ def grade_excess(sentence: str, grade: Grade) -> float:
     return max(0.0, fk_grade(sentence) - grade.level - LEVEL_SLACK)
 
 
-def level_distance(reading: float, grade: Grade, aim: float | None = None) -> float:
+def level_offset(reading: float, grade: Grade, aim: float | None = None) -> float:
     """How far a Flesch-Kincaid ``reading`` lies outside the comfortable range for ``grade``:
-    ``aim`` (the grade itself unless given) plus or minus ``LEVEL_SLACK``, 0 inside. For K-2,
-    whose level the formula does not reach, nothing is too easy."""
+    ``aim`` (the grade itself unless given) plus or minus ``LEVEL_SLACK``; positive above it,
+    negative below, 0 inside. For K-2, whose level the formula does not reach, nothing is too
+    easy."""
     centre = float(grade.level) if aim is None else aim
-    low = centre - LEVEL_SLACK if grade.level > 2 else float("-inf")
-    return max(0.0, reading - centre - LEVEL_SLACK, low - reading)
+    if reading > centre + LEVEL_SLACK:
+        return reading - centre - LEVEL_SLACK
+    if grade.level > 2 and reading < centre - LEVEL_SLACK:
+        return reading - centre + LEVEL_SLACK
+    return 0.0
+
+
+def level_distance(reading: float, grade: Grade, aim: float | None = None) -> float:
+    """How far a Flesch-Kincaid ``reading`` lies outside the comfortable range for ``grade``,
+    either way (``level_offset`` without its sign)."""
+    return abs(level_offset(reading, grade, aim))

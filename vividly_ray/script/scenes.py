@@ -26,9 +26,13 @@ from vividly_ray.script.titles import (
 from vividly_ray.script.vocabulary import PREPOSITIONS, SUBORDINATORS
 
 MAX_CONCEPT_BULLETS = 4
-CREDITS_NARRATION = (
-    "This video was made from open educational resources; the sources are on screen."
+# The credits say where the lesson comes from in words at the grade: plain for young students,
+# naming open educational resources from grade 7 on.
+CREDITS_NARRATION = "Our sources and their licences are on the screen."
+CREDITS_NARRATION_OLDER = (
+    "This video was made from open educational resources; their licences are on screen."
 )
+CREDITS_OLDER_GRADE = 7
 RECAP_OPENING = "Let's review what we learned."
 RECAP_SENTENCE_WORDS = 14  # a longer key sentence is cut at its first comma for the recap
 RECAP_LONGEST = 25  # a key sentence still longer gives way to a shorter one of its scene
@@ -197,13 +201,22 @@ def credit_line(source: SourceDocument) -> str:
     return line
 
 
-def credits_scene(index: int, sources: Sequence[SourceDocument]) -> Scene:
+def credits_narration(grade: Grade | None = None) -> str:
+    """The spoken credits line for ``grade`` (the plain one when no grade is given)."""
+    older = grade is not None and grade.level >= CREDITS_OLDER_GRADE
+    return CREDITS_NARRATION_OLDER if older else CREDITS_NARRATION
+
+
+def credits_scene(
+    index: int, sources: Sequence[SourceDocument], grade: Grade | None = None
+) -> Scene:
+    """The sources slide: every source with its licence on screen, one spoken line."""
     return Scene(
         index=index,
         kind=SceneKind.CREDITS,
         title="Sources",
         bullets=tuple(credit_line(source) for source in sources),
-        narration=(CREDITS_NARRATION,),
+        narration=(credits_narration(grade),),
         source_ids=tuple(source.source_id for source in sources),
         reveal_at=tuple(0 for _ in sources),
     )
@@ -235,7 +248,7 @@ def _finish(framing: Framing, built: Sequence[tuple[Scene, ConceptTitle]]) -> Sc
         title_scene(framing, titles, len(concepts)),
         *concepts,
         recap_scene(len(concepts) + 1, concepts, titles),
-        credits_scene(len(concepts) + 2, used),
+        credits_scene(len(concepts) + 2, used, framing.grade),
     ]
     return Script(
         title=framing.title,

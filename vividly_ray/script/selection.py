@@ -2,9 +2,10 @@
 
 A key idea is a paragraph of an on-topic passage (a long paragraph is cut into parts of at most
 ``MAX_IDEA_SENTENCES``), so each concept scene explains one thing. Passages below a relevance
-floor (a share of the best passage's score) never get in, so a short library gives a short honest
-script instead of padding. Sentences that define one of the document's key terms are worth most,
-examples and asides least; a sentence that names a term is always kept with the sentence that
+floor (a share of the best passage's score) never get in, unless they name the topic in a
+document titled by it, so a short library gives a short honest script instead of padding.
+Sentences that define one of the document's key terms are worth most, examples and asides least;
+a sentence that names a term is always kept with the sentence that
 explains it, and no scene ends on a sentence that only announces what comes next. An idea from
 outside the best documents that opens on a term far from the topic (``close_tokens``) is left out,
 and an idea on a neighbouring subject (``on_subject``) is marked so that planning takes it last.
@@ -22,7 +23,6 @@ from vividly_ray.library.passages import passage_position
 from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import summarize
 from vividly_ray.script.editing import (
-    concludes,
     edited_sentences,
     grade_excess,
     narration_sentences,
@@ -110,8 +110,9 @@ class Candidate:
                 if later and not explained:
                     wanted.add(later[0])
                     pending.append(later[0])
-            # "Thus, Mars has seasons" says nothing without the sentence it concludes from.
-            if sentence.order > 0 and concludes(sentence.text):
+            # "Thus, Mars has seasons" says nothing without the sentence it concludes from, nor
+            # "They ..." or "This ..." without the one it points back at.
+            if sentence.order > 0 and refers_back(sentence.text):
                 before = sentence.order - 1
                 if before not in wanted and before not in chosen:
                     wanted.add(before)
@@ -147,15 +148,29 @@ def is_example(sentence: str) -> bool:
     return bool(_EXAMPLE.search(sentence)) or sentence.rstrip().endswith("?")
 
 
-def on_topic(retrieval: Retrieval) -> list[RetrievedPassage]:
-    """The retrieved passages that may be narrated: on topic and from a creditable document."""
+def on_topic(retrieval: Retrieval, core: frozenset[str] = frozenset()) -> list[RetrievedPassage]:
+    """The retrieved passages that may be narrated: on topic and from a creditable document.
+
+    A passage scoring under ``RELEVANCE_FLOOR`` of the best one is off topic, unless (given the
+    topic's ``core`` tokens) it names the topic in a document whose title names it: the best
+    score may come from the question's other words ("everyday examples"), and a document on the
+    topic speaks of it in every passage that names it."""
     ranked = [r for r in retrieval.passages if r.score > 0]
     if not ranked:
         return []
     top = max(r.score for r in ranked)
     creditable = {source.source_id for source in retrieval.sources}
+    titled = {
+        source.source_id for source in retrieval.sources if core and about_topic(source.title, core)
+    }
     return [
-        r for r in ranked if r.score >= RELEVANCE_FLOOR * top and r.passage.source_id in creditable
+        r
+        for r in ranked
+        if r.passage.source_id in creditable
+        and (
+            r.score >= RELEVANCE_FLOOR * top
+            or (r.passage.source_id in titled and about_topic(r.passage.text, core))
+        )
     ]
 
 
@@ -376,8 +391,8 @@ def candidates(
     a ``topic``, a passage must name it (``about_topic``, when any passage does) and an idea that
     names none of its tokens is left out. ``plan`` values the sentences that answer the question.
     """
-    passages = on_topic(retrieval)
     core = core_tokens(topic) if topic else frozenset()
+    passages = on_topic(retrieval, core)
     head = head_token(topic) if topic else ""
     about = _documents_about(retrieval, passages, core)
     named = [

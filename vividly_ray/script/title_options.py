@@ -194,7 +194,9 @@ def term_in_setting(sentence: str, known: frozenset[str]) -> str | None:
             if word.lower() in STOPWORDS:
                 break
             setting.append(word)
-        if setting and setting[-1].lower() not in SHELL_NOUNS:
+        # "direction in direction changes" says the term twice and nothing more.
+        repeats = set(title_key(term).split()) & set(title_key(" ".join(setting)).split())
+        if setting and setting[-1].lower() not in SHELL_NOUNS and not repeats:
             return f"{term} in {' '.join(setting)}"
     return None
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vividly_ray.library.text import tokenize
 from vividly_ray.script.bullets import Summary
-from vividly_ray.script.terms import term_key
+from vividly_ray.script.terms import mentions, term_key
 from vividly_ray.script.title_options import (
     MAX_TITLE_WORDS,
     SMALL_WORDS,
@@ -78,21 +79,47 @@ def running_text(title: str, proper: frozenset[str]) -> str:
     return " ".join(w if keep else w.lower() for w, keep in zip(words, named, strict=True))
 
 
+def _named_in(tokens: Sequence[Sequence[str]], term: str) -> int:
+    """How many sentences name ``term``."""
+    key = term_key(term)
+    return sum(1 for said in tokens if mentions(said, key))
+
+
+def _by_weight(
+    sentences: Sequence[str], summaries: Sequence[Summary], book: TitleBook
+) -> list[Option]:
+    """The term options and the topic's question, best first. A term the scene explains that
+    no more of its sentences name than name the topic the scene defines only rides along ("An
+    asteroid is ..." in a scene about comets): the topic's question comes before it."""
+    options = term_options(summaries, book)
+    question = topic_question(summaries, book)
+    if question is None:
+        return options
+    tokens = [tokenize(sentence) for sentence in sentences]
+    topic = summaries[question.sentence].reading.term or ""
+    on_topic = _named_in(tokens, topic)
+    riding = [
+        o
+        for o in options
+        if o.explained and len(o.terms) == 1 and _named_in(tokens, o.terms[0]) <= on_topic
+    ]
+    leading = [o for o in options if o not in riding]
+    return [*leading, question, *riding]
+
+
 def _options(
     sentences: Sequence[str], summaries: Sequence[Summary], book: TitleBook, last: bool, key: int
 ) -> list[Option]:
-    options = term_options(summaries, book)
-    question = topic_question(summaries, book)
-    options += [question] if question else []
+    options = _by_weight(sentences, summaries, book)
     options += [Option(name, None, key) for name in names(sentences, book.proper)]
     setting = term_in_setting(sentences[0], book.known)
     options += [Option(setting, None, key)] if setting else []
-    if last:  # a closing scene without a term of its own sums up
-        options.append(Option(SUMMING_UP, None, key))
     for sentence in sentences:  # the opening sentence first, then the others
         options += [Option(f"More About {t}", None, key) for t in mentioned(sentence, book)]
     for sentence in sentences:
         options += [Option(p, None, key) for p in opening_phrases(sentence, book.proper)]
+    if last:  # a closing scene with no better title sums up
+        options.append(Option(SUMMING_UP, None, key))
     return options
 
 

@@ -463,8 +463,8 @@ def test_scenes_are_narrated_and_encoded_on_two_nodes(multinode: MultiNode, tmp_
     # node that holds a Narrator replica and encoded on one that holds a SegmentEncoder, and
     # the scene work as a whole ran on at least two nodes.
     scenes = manifest["providers"]["scenes"]
-    narrated = {scene["narrated_on"] for scene in scenes}
-    encoded = {scene["encoded_on"] for scene in scenes}
+    narrated = {node for scene in scenes for node in scene["narrated_on"]}
+    encoded = {node for scene in scenes for node in scene["encoded_on"]}
     assert narrated <= set(placed["Narrator"]), (narrated, placed)
     assert encoded <= set(placed["SegmentEncoder"]), (encoded, placed)
     assert len(narrated | encoded) >= 2, scenes
@@ -588,7 +588,7 @@ def test_a_lost_worker_node_mid_request_still_ends_in_one_correct_video(
     scene_nodes = {
         node
         for scene in manifest["providers"]["scenes"]
-        for node in (scene["narrated_on"], scene["encoded_on"])
+        for node in (*scene["narrated_on"], *scene["encoded_on"])
     }
     assert victim.node_id not in scene_nodes
     assert record.request_metadata["scenes_reused"] >= done_before

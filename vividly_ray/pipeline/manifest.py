@@ -86,10 +86,10 @@ def build_manifest(
                     "index": index,
                     "written_by": script.scenes[index].written_by,
                     # A scene cut into parts may have parts in two voices (a provider that
-                    # failed part way) and on several nodes: each is listed once, in order.
-                    "voiced_by": _distinct(audio.voiced_by for audio, _ in pieces),
-                    # Which cluster node narrated and which encoded the scene (empty off a
-                    # cluster): a slow or faulty node shows up here.
+                    # failed part way): each is named once, in order, joined by ", ".
+                    "voiced_by": ", ".join(_distinct(audio.voiced_by for audio, _ in pieces)),
+                    # Which cluster nodes narrated and which encoded the scene (its parts may
+                    # run on several; empty off a cluster): a slow or faulty node shows up here.
                     "narrated_on": _distinct(audio.node_id for audio, _ in pieces),
                     "encoded_on": _distinct(segment.node_id for _, segment in pieces),
                 }
@@ -128,6 +128,6 @@ def build_manifest(
     }
 
 
-def _distinct(values: Iterable[str]) -> str:
-    """The values, each once, in order, joined by ", "."""
-    return ", ".join(dict.fromkeys(values))
+def _distinct(values: Iterable[str]) -> list[str]:
+    """The non-empty values, each once, in order."""
+    return [value for value in dict.fromkeys(values) if value]

@@ -40,7 +40,7 @@ from vividly_ray.media.hls import (
     target_duration,
 )
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
-from vividly_ray.pipeline.ports import SceneDone, StreamPart
+from vividly_ray.pipeline.ports import SceneDone, SceneExecutor, StreamPart
 from vividly_ray.script.pacing import EstimatedPacing
 
 REQUEST = VideoRequest(question="Explain the water cycle", grade=Grade(5), minutes=1)
@@ -102,13 +102,14 @@ def _run(
     stream: MemoryStream,
     finish_order: Sequence[int],
     tracker: FakeTracker | None = None,
+    executor: SceneExecutor | None = None,
 ) -> tuple[FakeTracker, MemoryBlobStore]:
     tracker, blobs = tracker or FakeTracker(), MemoryBlobStore()
     ports = PipelinePorts(
         assessor=FakeAssessor(),
         retriever=FakeRetriever(),
         writer=FakeWriter(),
-        executor=ShuffledExecutor(finish_order),
+        executor=executor or ShuffledExecutor(finish_order),
         assembler=FakeAssembler(),
         tracker=tracker,
         blobs=blobs,
@@ -172,21 +173,8 @@ class PartedExecutor:
 
 def test_the_parts_of_a_scene_are_published_in_timeline_order(tmp_path: Path) -> None:
     stream = MemoryStream()
-    tracker = FakeTracker()
     order = [(1, 4), (2, 0), (1, 0), (0, 0), (3, 0), (1, 2)]
-    ports = PipelinePorts(
-        assessor=FakeAssessor(),
-        retriever=FakeRetriever(),
-        writer=FakeWriter(),
-        executor=PartedExecutor(order),
-        assembler=FakeAssembler(),
-        tracker=tracker,
-        blobs=MemoryBlobStore(),
-        scratch=tmp_path / "scratch",
-        pacing=EstimatedPacing(),
-        stream=stream,
-    )
-    VideoPipeline(ports).run("r1", REQUEST)
+    tracker, _ = _run(tmp_path, stream, [], executor=PartedExecutor(order))
     assert [index for index, _ in stream.scenes] == [0, 1, 1, 1, 2, 3]
     assert [start for _, start in stream.scenes] == [0.0, 2.5, 5.5, 7.75, 9.75, 12.75]
     events = _stream_events(tracker)

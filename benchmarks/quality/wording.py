@@ -35,7 +35,7 @@ FIGURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"|pictures?|graphs?|charts?|maps?|plots?)\s*\(?\d+(?:[.\-]\d+)*\)?",
         # "the table below", "this diagram", "the graph", "the following figure"
         r"\b(?:the|this|that|these|those|following|above|below|next|accompanying|preceding)"
-        r"\s+(?!big\s+picture)(?:\w+\s+)?(?:figures?|tables?|diagrams?|pictures?|images?"
+        r"\s+(?!big\s+picture)(?:(?!(?:and|or)\b)\w+\s+){0,2}(?:figures?|tables?|diagrams?|pictures?|images?"
         r"|photos?|photographs?|graphs?|charts?|illustrations?|drawings?|maps?|plots?|panels?"
         r"|sketch(?:es)?)\b",
         # "as shown", "as illustrated", "as seen in/on/here/above/below"
@@ -47,6 +47,14 @@ FIGURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # "the left panel", "the upper image"
         r"\b(?:left|right|top|bottom|upper|lower)\s+(?:panel|image|photo|picture|part of the)\b",
         r"\bin (?:the|this) (?:picture|photo|image|figure|diagram|illustration|drawing)\b",
+        # "On the left is an electrical circuit", "at right", "in the upper left"
+        r"\b(?:on|at|to) the (?:left|right|top|bottom)\s+(?:is|are|was|were|shows?)\b",
+        r"^(?:on|at) (?:the )?(?:left|right|top|bottom)\b",
+        r"\b(?:at|on) (?:left|right)\b",
+        r"\b(?:in|at) the (?:upper|lower|top|bottom) (?:left|right)\b",
+        # what a removed reference leaves: "in the circuit of, the battery", "circuit of is"
+        r"\b(?:of|in)\s*[,;:]",
+        r"\bof\s+(?:is|are|was|were|shows?|has|have)\b",
     )
 )
 

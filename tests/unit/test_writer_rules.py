@@ -217,7 +217,7 @@ def test_the_preview_lists_the_concept_titles_in_running_text(
 
 def test_the_water_cycle_preview_reads_naturally(scripts: dict[Case, Script]) -> None:
     preview = scripts[("science-water-cycle", 5, 2)].scenes[0].narration[1]
-    assert preview == "We will look at condensation, the sun, precipitation, and collection."
+    assert preview == "We will look at evaporation, the sun, precipitation, and collection."
 
 
 def test_the_recap_restates_each_scene_by_its_definition(scripts: dict[Case, Script]) -> None:

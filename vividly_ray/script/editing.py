@@ -27,7 +27,9 @@ _REFERENCE = re.compile(
     r"|(?:the|this) table"
     r"|examples?\s*\d|worked example|exercises?|chapters?|sections?|appendix|click|(?:the|this) "
     r"link|(?:this|the|a) video|(?:this|the) activity|worksheet|shown (?:above|below|here|in)"
-    r"|the following|as follows|see also|check your|learning objectives?|(?:this|the|that) "
+    r"|(?:outlined|described|mentioned|listed|given|explained|discussed) (?:above|below|earlier)"
+    r"|the lecturer|the following|as follows|see also|check your|learning objectives?"
+    r"|(?:this|the|that) "
     r"(?:formula|equation)|artist[\u2019']s|(?:this|the) (?:image|photo|photograph|illustration|"
     r"diagram|map|graph|drawing)|pictured|credit|(?:note|notice|observe) how)\b",
     re.IGNORECASE,
@@ -47,8 +49,35 @@ _SELF_REFERENCE = re.compile(
     r"|in (?:more|greater) detail|(?:later|earlier|previously) in this (?:book|text))\b",
     re.IGNORECASE,
 )
-# A sentence ending on a preposition lost the figure or link it pointed at ("look at ... in.").
-_DANGLING = re.compile(r"\b(?:in|of|to|at|on|from|with|by|see)[.!?]$", re.IGNORECASE)
+# A sentence ending on a preposition lost the figure or link it pointed at ("look at ... in."),
+# and so did one where a preposition runs into a comma or a verb ("in the circuit of, the
+# battery", "the water circuit of is").
+_DANGLING = re.compile(
+    r"\b(?:in|of|to|at|on|from|with|by|see)[.!?]$|\b(?:of|in)\s*[,;:]"
+    r"|\bof\s+(?:is|are|was|were|shows?|has|have)\b",
+    re.IGNORECASE,
+)
+# A picture named with a word or two before it: "The left circuit diagram shows ...".
+_NAMED_PICTURE = re.compile(
+    r"\b(?:the|this|that|these|those) (?!big picture)(?:(?!(?:and|or) )[\w\u2019'-]+ ){1,2}"
+    r"(?:diagrams?|figures?|graphs?|images?|photos?|photographs?|drawings?|illustrations?|charts?|pictures?|panels?)\b",
+    re.IGNORECASE,
+)
+# A step of a worked problem or exercise, said to the reader: "Identify a group of resistors
+# ...", "Draw a new circuit diagram ...", "Otherwise, you are finished."
+_INSTRUCTION = re.compile(
+    r"^(?:identify|draw|return|repeat|calculate|compute|determine|solve|substitute|sketch|label"
+    r"|plug|rearrange|write down|list|enter|convert|check whether|make sure|step \d)\b"
+    r"|\byou are (?:finished|done)\b",
+    re.IGNORECASE,
+)
+# A place on a page: "On the left is an electrical circuit", "at right", "in the upper left".
+_PAGE_PLACE = re.compile(
+    r"\b(?:on|at|to) the (?:left|right|top|bottom)\s+(?:is|are|was|were|shows?)\b"
+    r"|^(?:on|at) (?:the )?(?:left|right|top|bottom)\b|\b(?:at|on) (?:left|right)\b"
+    r"|\b(?:in|at) the (?:upper|lower|top|bottom) (?:left|right)\b",
+    re.IGNORECASE,
+)
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 # Longest sentence worth narrating, and the comfortable length, per grade band.
@@ -72,6 +101,7 @@ _DASHED_ASIDE = re.compile(r"\s*\u2014[^\u2014]{1,120}\u2014\s*")
 # "As we shall show, the seasons are caused by ..." states its fact without the signpost.
 _SIGNPOST = re.compile(
     r"^As we (?:saw|have seen|noted|discussed|will see|learned|shall show|will show)[^,]{0,80},\s*"
+    r"|^As you (?:are|may be|might be) (?:no doubt |probably |well |already )?aware,\s*"
 )
 
 
@@ -118,6 +148,10 @@ def narratable(sentence: str) -> bool:
         return False
     if _GLUED_HEADING.search(sentence) or _DANGLING.search(sentence):
         return False
+    if _PAGE_PLACE.search(sentence) or _NAMED_PICTURE.search(sentence):
+        return False
+    if _INSTRUCTION.search(sentence):
+        return False
     if sentence.count("\u201c") != sentence.count("\u201d") or sentence.count('"') % 2:
         return False
     if sentence.count("(") != sentence.count(")") or sentence.count("[") != sentence.count("]"):
@@ -131,6 +165,9 @@ _CONCLUDING = ("thus", "hence")  # a conclusion drawn from the sentence before
 _REFERRING_OPENERS = frozenset(
     ("this", "these", "that", "those", "it", "its", "they", "them", "their", "such")
     + ("he", "she", "his", "her")
+    # "However, the current through each resistor can differ" contrasts with what came before.
+    + ("however", "moreover", "furthermore", "nevertheless", "nonetheless", "instead")
+    + ("otherwise", "conversely", "similarly", "likewise")
     + _CONCLUDING
 )
 

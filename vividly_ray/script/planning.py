@@ -44,6 +44,12 @@ LEVEL_WEIGHT = 5.0
 LEVEL_MARGIN = 0.5
 # What each grade a sentence reads on the side a script misses costs it in such a plan.
 SENTENCE_LEVEL_WEIGHT = 0.1
+# A plan grown again toward the grade may leave out this many terms the first plan explained,
+# each a minor one: named by at most ``MINOR_USES`` sentences of the material. A lesson that
+# reads at the student's level is worth one aside ("the sun's tidal effect"), never a term
+# the material keeps coming back to ("precipitation" in the water cycle).
+TERMS_TRADED = 1
+MINOR_USES = 3
 _WAITING_CHOICES = 4  # ideas, best first, that the next step may add
 _SEED_CHOICES = 10  # ideas considered for the opening plan when the best three are too long
 
@@ -192,6 +198,16 @@ def _answer_first(picked: tuple[Sentence, ...]) -> tuple[Sentence, ...]:
     return (best, *rest)
 
 
+def uses(pool: Sequence[Candidate], term: tuple[str, ...]) -> int:
+    """How many sentences of the pool explain or name ``term``."""
+    return sum(
+        1
+        for candidate in pool
+        for sentence in candidate.sentences
+        if sentence.defines == term or term in sentence.mentions
+    )
+
+
 def value(pool: Sequence[Candidate], plan: Plan) -> float:
     """How much a plan teaches: its sentences' worth, a repeated definition counting less and an
     idea on a neighbouring subject much less, so the plan goes deeper into the topic's own
@@ -332,7 +348,8 @@ def plan_sections(
     the ``grade``'s comfortable range. When the plan grown for what it teaches reads more than
     ``LEVEL_MARGIN`` outside it, the plan is grown again weighing each plan's level too, and
     then, if it still does, from sentences valued toward the grade (``leaned``); a plan grown
-    again is kept when it reads closer and still explains every term the first one did."""
+    again is kept when it reads closer and still explains every term the first one did but at
+    most ``TERMS_TRADED`` minor ones."""
     if not pool:
         return []
     planner = _Planner(pool, estimate, target, lead, topic, level)
@@ -344,7 +361,8 @@ def plan_sections(
         valued = leaned(pool, off, grade) if leaning else pool
         again = _Planner(valued, estimate, target, lead, topic, level)
         closer = again.grow(again.seed(), leveled=True)
-        kept = planner.taught(plan) <= again.taught(closer)
+        lost = planner.taught(plan) - again.taught(closer)
+        kept = len(lost) <= TERMS_TRADED and all(uses(pool, term) <= MINOR_USES for term in lost)
         if kept and abs(again.offset(closer)) < abs(off):
             planner, plan, off = again, closer, again.offset(closer)
     return planner.final(plan)

@@ -38,6 +38,13 @@ _EXAMPLE = re.compile(
     r"have you ever|just as)\b|\b(?:for example|for instance)\b",
     re.IGNORECASE,
 )
+# A sentence that names its topic and says what causes it gives a "why" question its answer.
+_DIRECT_CAUSE = re.compile(
+    r"\b(?:caused|produced|created|driven|controlled)\s+(?:\w+ly\s+)?by\b|\bdue\s+to\b|"
+    r"\bbecause\b|\bresults?\s+from\b|\b(?:main|real|chief|major)\s+causes?\b|"
+    r"\bcauses?\s+of\b|\breasons?\s+(?:for|why)\b",
+    re.IGNORECASE,
+)
 RELEVANCE_FLOOR = 0.6  # a passage scoring under this share of the best one is off topic
 MAX_IDEA_SENTENCES = 5  # a longer paragraph is cut into parts of about equal size
 ANSWER_WEIGHT = 0.5  # what giving the question's kind of answer adds to a sentence
@@ -57,6 +64,28 @@ _ASKING_WORDS = frozenset(tokenize("know explain tell describe learn understand 
 
 Key = tuple[str, ...]  # a term as search tokens
 
+# Adjective endings that make a word of the same idea ("tidal" for the tides, "planetary" for the
+# planets, "cellular" for the cell); the search stemmer keeps these words whole.
+_ADJECTIVE_ENDINGS = ("al", "ar", "ary", "ic", "ical", "ular")
+
+
+def _adjective_of(word: str, base: str) -> bool:
+    """Whether ``word`` is ``base`` with an adjective ending ("tidal", "tid")."""
+    return len(base) >= 3 and word.startswith(base) and word[len(base) :] in _ADJECTIVE_ENDINGS
+
+
+def named_core(tokens: Iterable[str], core: frozenset[str]) -> frozenset[str]:
+    """The ``core`` tokens that ``tokens`` name, itself or in an adjective form of it (one more
+    ending either way: "tidal" names "tid", "electric" names the "electr" of "electricity")."""
+    found = set(tokens)
+    named = set(core & found)
+    if len(named) == len(core):
+        return frozenset(named)
+    for token in core - named:
+        if any(_adjective_of(other, token) or _adjective_of(token, other) for other in found):
+            named.add(token)
+    return frozenset(named)
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -70,6 +99,8 @@ class Sentence:
     mentions: frozenset[Key] = frozenset()
     source: str = ""  # the library sentence it was edited from ("" when unedited)
     answer: float = 0.0  # how directly it gives the question's kind of answer, 0 to 1
+    # It is the answer itself: the number with its unit, the named cause, the topic defined.
+    direct: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,7 +243,7 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     # A sentence about the topic names it, or one of its own terms ("Opposite poles attract").
     topical = (
         not material.core
-        or bool(material.core & set(tokens))
+        or bool(named_core(tokens, material.core))
         or any(mentions(tokens, term) for term in material.tied)
     )
     # It may name the topic and still be about another subject ("... called an accretion disk"):
@@ -222,14 +253,24 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
     # An overview that names several of the question's own words answers it too ("Water
     # evaporates, condenses into clouds, falls as precipitation ...").
     asked = len(topic & set(tokens)) / min(len(topic), 4) if len(topic) >= 3 else 0.0
+    kind = material.plan.kind
     answer = max(material.plan.answers(text), min(1.0, asked)) * (1.0 if topical else 0.3)
+    direct = kind is QuestionType.QUANTITY and topical and material.plan.answers(text) >= 1.0
+    if (
+        material.plan.kind is QuestionType.CAUSES
+        and named_core(tokens, material.core)
+        and _DIRECT_CAUSE.search(text)
+        and not elsewhere
+    ):
+        answer, direct = 1.0, True  # "Tides are caused mainly by the Moon's gravity"
     if (
         material.plan.kind is QuestionType.DEFINITION
         and key
         and reading.shape in DEFINING
         and defines_topic(key, material.core)
     ):
-        answer = 1.0  # "A black hole is a place in space where ...": what "what is" asks for
+        # "A black hole is a place in space where ...": what "what is" asks for
+        answer, direct = 1.0, True
     score += ANSWER_WEIGHT * answer
     if material.grade.level <= GRADE_FIT_UP_TO:
         score -= GRADE_EXCESS_WEIGHT * grade_excess(text, material.grade)
@@ -257,6 +298,7 @@ def _sentence(text: str, order: int, material: _Material, source: str = "") -> S
         mentions=said,
         source=source,
         answer=answer,
+        direct=direct,
     )
 
 
@@ -327,7 +369,7 @@ def topic_terms(
             if not (reading.term and reading.defines):
                 continue
             key = term_key(reading.term)
-            if key and (core & set(tokenize(sentence)) or core & set(key)):
+            if key and (named_core(tokenize(sentence), core) or core & set(key)):
                 found.add(key)
     return frozenset(found)
 
@@ -337,7 +379,7 @@ def about_topic(text: str, core: frozenset[str]) -> bool:
     token of a one- or two-word topic, two thirds of a longer one's."""
     if not core:
         return True
-    shared = len(core & set(tokenize(text)))
+    shared = len(named_core(tokenize(text), core))
     return shared >= (len(core) if len(core) <= 2 else -(-2 * len(core) // 3))
 
 
@@ -351,25 +393,46 @@ def head_token(topic: str) -> str:
     return found[-1] if found else ""
 
 
+def shared_head(topic: str) -> str:
+    """The head noun that two joined modifiers share ("circuit" in "series and parallel
+    circuits"), as a token; "" when the joined words are nouns of their own ("speed and
+    velocity")."""
+    words = topic.lower().split()
+    if "and" not in words[1:-1] or words.index("and", 1) >= len(words) - 2:
+        return ""
+    return head_token(topic)
+
+
 FOCUS_WEIGHT = 0.4  # of an idea's relevance, when the question asks about more than its topic
 
 
 def idea_relevance(
-    texts: Sequence[str], core: frozenset[str], head: str = "", focus: frozenset[str] = frozenset()
+    texts: Sequence[str],
+    core: frozenset[str],
+    head: str = "",
+    focus: frozenset[str] = frozenset(),
+    tied: frozenset[Key] = frozenset(),
 ) -> float:
     """How much of an idea is about the topic: the share of the topic's tokens it names (the
-    head noun counting most) and the share of its sentences that name any, averaged. ``focus``
+    head noun counting most) and the share of its sentences that name any, or one of the
+    topic's own ``tied`` terms ("Opposite poles attract" speaks of magnets), averaged. ``focus``
     holds the question's other content words ("far", "distance" for how far away the stars
     are): when given, the share of sentences naming one of them weighs in too."""
     if not core or not texts:
         return 1.0
-    tokens = [set(tokenize(text)) for text in texts]
-    said = [core & found for found in tokens]
+    words = [tokenize(text) for text in texts]
+    tokens = [set(found) for found in words]
+    said = [named_core(found, core) for found in tokens]
     named = set().union(*said)
     share = len(named) / len(core)
     if head and len(core) > 1:
         share = 0.6 * (head in named) + 0.4 * len(named - {head}) / (len(core) - 1)
-    relevance = 0.5 * share + 0.5 * sum(1 for s in said if s) / len(texts)
+    speaking = sum(
+        1
+        for found, listed in zip(said, words, strict=True)
+        if found or any(mentions(listed, term) for term in tied)
+    )
+    relevance = 0.5 * share + 0.5 * speaking / len(texts)
     if not focus or relevance == 0.0:
         return relevance
     focused = sum(1 for found in tokens if found & focus) / len(texts)
@@ -394,6 +457,10 @@ def candidates(
     core = core_tokens(topic) if topic else frozenset()
     passages = on_topic(retrieval, core)
     head = head_token(topic) if topic else ""
+    # "Series and parallel circuits": what is compared is "series" and "parallel"; a passage
+    # that only says "circuit" is about neither.
+    shared = shared_head(topic) if plan and plan.kind is QuestionType.COMPARISON else ""
+    compared = core - {shared} if shared else core
     about = _documents_about(retrieval, passages, core)
     named = [
         r for r in passages if r.passage.source_id in about or about_topic(r.passage.text, core)
@@ -430,7 +497,7 @@ def candidates(
         start = passage_position(passage.passage_id)
         for part, edited in enumerate(_ideas(passage.text, grade)):
             texts = [text for text, _ in edited]
-            relevance = idea_relevance(texts, core, head, focus)
+            relevance = idea_relevance(texts, compared, "" if shared else head, focus, tied)
             if relevance == 0.0 and passage.source_id not in about:
                 continue  # shares a passage with the topic, says nothing about it
             if (
@@ -555,7 +622,7 @@ def on_subject(
 
     def names(text: str) -> bool:
         tokens = tokenize(text)
-        return bool(core & set(tokens)) or any(mentions(tokens, key) for key in close)
+        return bool(named_core(tokens, core)) or any(mentions(tokens, key) for key in close)
 
     if not texts or not core or names(title):
         return True
@@ -588,16 +655,22 @@ def _documents_about(
     )
 
 
+# What holding a direct answer (the number with its unit, the named cause, the topic's own
+# definition) adds to an idea's claim to open the lesson: more than relevance can.
+DIRECT_ANSWER = 1.0
+
+
 def lead_idea(pool: Sequence[Candidate]) -> int | None:
-    """The idea that answers the question most directly, to open the lesson: the one holding
-    the best answering sentence, then the most relevant, then the best ranked."""
+    """The idea that answers the question most directly, to open the lesson: one holding a
+    direct answer, then the best answering sentence, the most relevant, the best ranked."""
     usable = [i for i, c in enumerate(pool) if len(c.sentences) >= 2] or list(range(len(pool)))
     if not usable:
         return None
 
     def strength(i: int) -> float:
         best = max((s.answer + 0.5 * s.score for s in pool[i].sentences), default=0.0)
-        return best + pool[i].relevance + pool[i].priority
+        direct = DIRECT_ANSWER if any(s.direct for s in pool[i].sentences) else 0.0
+        return best + direct + pool[i].relevance + pool[i].priority
 
     return max(usable, key=lambda i: (strength(i), -i))
 

@@ -104,8 +104,13 @@ def _split_article(text: str) -> tuple[str, str]:
     return "", " ".join(words)
 
 
+_EDGE_MARKS = "\"'\u201c\u201d\u2018\u2019"
+
+
 def as_term(text: str, longest: int = MAX_TERM_WORDS) -> str | None:
-    """A short noun phrase that can be a term (no pronoun, clause or punctuation); else None."""
+    """A short noun phrase that can be a term (no pronoun, clause or punctuation); else None.
+    Quotation marks around it and a full stop inside the closing one go ("bad seeing.")."""
+    text = text.strip().strip(_EDGE_MARKS).rstrip(".!?").strip(_EDGE_MARKS)
     words = _split_article(text)[1].split()
     while words and words[-1].lower() in _TERM_ADVERBS:
         words = words[:-1]

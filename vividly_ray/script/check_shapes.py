@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from vividly_ray.library.text import word_set
 from vividly_ray.script.vocabulary import PREPOSITIONS, PRONOUNS
@@ -222,6 +223,8 @@ def _clause_start(clause: str, proper: frozenset[str]) -> bool:
     return first[:1].islower() or re.sub(r"['\u2019]s$", "", first) in proper
 
 
+# Planning asks this of the same sentences in many candidate scripts.
+@lru_cache(maxsize=16384)
 def shaped_question(sentence: str, proper: frozenset[str] = frozenset()) -> str | None:
     """A question ``sentence`` answers by one of this module's shapes, or None; ``proper``
     holds the lesson's proper names (``proper_names``)."""

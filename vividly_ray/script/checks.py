@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from vividly_ray.domain.models import (
     CheckQuestion,
@@ -131,6 +132,7 @@ def definition_question(term: str, sentence: str) -> str:
     return f"What {'are' if plural else 'is'} {named}?"
 
 
+@lru_cache(maxsize=16384)
 def fact_question(sentence: str) -> str | None:
     """A question that ``sentence`` answers by cause or by measure, or None."""
     text = sentence.strip()
@@ -156,6 +158,7 @@ def fact_question(sentence: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def date_question(sentence: str) -> str | None:
     """ "The spring equinox arrives around March 20." -> "When does the spring equinox arrive?" """
     match = _ARRIVES.match(sentence.strip())
@@ -178,6 +181,7 @@ def statement_question(sentence: str, key_words: frozenset[str]) -> str | None:
     return f"{match.group('aux').capitalize()} {subject} {match.group('rest')}?"
 
 
+@lru_cache(maxsize=16384)
 def _answerable(sentence: str) -> bool:
     return (
         not refers_back(sentence)
@@ -237,6 +241,7 @@ def _length(item: _Found) -> int:
     return len(item.answer.split())
 
 
+@lru_cache(maxsize=16384)
 def _defines(sentence: str) -> bool:
     """Whether a sentence read as a definition says what its term is: not "Heat is something
     familiar to all of us.", "The current is the same at all points.", "Halley was a
@@ -250,6 +255,7 @@ def _defines(sentence: str) -> bool:
     return past is None and not mentions(tokenize(reading.gloss), term_key(reading.term))
 
 
+@lru_cache(maxsize=16384)
 def _defined_term(sentence: str, proper: frozenset[str] = frozenset()) -> str | None:
     """The term a sentence defines, as written inside a question ("Halley's Comet" keeps its
     capital), or None."""

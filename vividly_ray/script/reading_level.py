@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from vividly_ray.domain.models import Grade, Script
 from vividly_ray.library.text import words
@@ -42,14 +43,23 @@ def spoken_syllables(word: str) -> int:
     return max(1, len(_VOWEL_GROUPS.findall(text)) + len(_TWO_SYLLABLE_PAIRS.findall(text)))
 
 
+@lru_cache(maxsize=32768)
+def _counts(sentence: str) -> tuple[int, int]:
+    """Words and spoken syllables of one sentence (planning measures the same sentences in
+    many candidate scripts)."""
+    found = words(sentence)
+    return len(found), sum(spoken_syllables(word) for word in found)
+
+
 def passage_grade(sentences: Sequence[str]) -> float:
     """Flesch-Kincaid grade of sentences read one after another (0 without words)."""
-    found = [word for sentence in sentences for word in words(sentence)]
-    spoken = [sentence for sentence in sentences if words(sentence)]
-    if not found:
+    counts = [_counts(sentence) for sentence in sentences]
+    word_count = sum(n for n, _ in counts)
+    if not word_count:
         return 0.0
-    syllable_count = sum(spoken_syllables(word) for word in found)
-    return 0.39 * len(found) / len(spoken) + 11.8 * syllable_count / len(found) - 15.59
+    spoken = sum(1 for n, _ in counts if n)
+    syllable_count = sum(syllables for _, syllables in counts)
+    return 0.39 * word_count / spoken + 11.8 * syllable_count / word_count - 15.59
 
 
 def script_grade(script: Script) -> float:

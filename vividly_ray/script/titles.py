@@ -10,7 +10,7 @@ condensation, and precipitation."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from vividly_ray.library.text import tokenize
@@ -109,18 +109,20 @@ def _by_weight(
 
 def _options(
     sentences: Sequence[str], summaries: Sequence[Summary], book: TitleBook, last: bool, key: int
-) -> list[Option]:
-    options = _by_weight(sentences, summaries, book)
-    options += [Option(name, None, key) for name in names(sentences, book.proper)]
+) -> Iterator[Option]:
+    """The scene's possible titles, best first, each found only when the ones before it were
+    refused (planning titles the same scenes in many candidate scripts)."""
+    yield from _by_weight(sentences, summaries, book)
+    yield from (Option(name, None, key) for name in names(sentences, book.proper))
     setting = term_in_setting(sentences[0], book.known)
-    options += [Option(setting, None, key)] if setting else []
+    if setting:
+        yield Option(setting, None, key)
     for sentence in sentences:  # the opening sentence first, then the others
-        options += [Option(f"More About {t}", None, key) for t in mentioned(sentence, book)]
+        yield from (Option(f"More About {t}", None, key) for t in mentioned(sentence, book))
     for sentence in sentences:
-        options += [Option(p, None, key) for p in opening_phrases(sentence, book.proper)]
+        yield from (Option(p, None, key) for p in opening_phrases(sentence, book.proper))
     if last:  # a closing scene with no better title sums up
-        options.append(Option(SUMMING_UP, None, key))
-    return options
+        yield Option(SUMMING_UP, None, key)
 
 
 def concept_title(

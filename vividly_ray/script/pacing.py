@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from vividly_ray.domain.models import Grade, Scene, Script
 from vividly_ray.library.text import word_set
@@ -43,6 +44,12 @@ def _ends_with_abbreviation(chunk: str) -> bool:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``; decimals ("2.5"), abbreviations and initials do not end one."""
+    return list(_sentences(text))
+
+
+# Planning times and measures the same narration in many candidate scripts.
+@lru_cache(maxsize=32768)
+def _sentences(text: str) -> tuple[str, ...]:
     sentences: list[str] = []
     for block in re.split(r"\n\s*\n", text):
         block = _GLUED.sub(r"\1 ", " ".join(block.split()))
@@ -57,9 +64,10 @@ def split_sentences(text: str) -> list[str]:
         rest = block[start:].strip()
         if rest:
             sentences.append(rest)
-    return sentences
+    return tuple(sentences)
 
 
+@lru_cache(maxsize=32768)
 def spoken_words(text: str) -> int:
     """Words as spoken: a number of three digits or more ("1687", "2.25") takes about two."""
     return sum(2 if _LONG_NUMBER.search(word) else 1 for word in text.split())

@@ -5,6 +5,9 @@ webhook outbox, and the retention sweep (every ``VIVIDLY_RETENTION_SWEEP_S``: er
 due and requests past ``VIVIDLY_RETENTION_DAYS``). Serve's health check fails if any loop has
 died, so Serve replaces the replica; any request it held is reclaimed by another dispatcher once
 its lease expires. Several replicas sweeping at once is harmless: erasing twice finds nothing.
+
+The pipelines loop claims every ``VIVIDLY_POLL_SECONDS``, and at once when an intake rings
+``wake`` (``actors.doorbell``) after recording a request.
 """
 
 from __future__ import annotations
@@ -115,16 +118,31 @@ class DispatcherDeployment:
         )
         self._eraser = build_eraser(settings, stores)
         self._stopping = threading.Event()
+        # Set by ``wake`` (an intake recorded a request): the dispatch loop claims at once.
+        self._wake = threading.Event()
         self._outcomes: list[Outcome] = []
         self._pipelines = threading.Thread(target=self._dispatch, name="dispatch", daemon=True)
         self._webhooks = threading.Thread(target=self._relay_loop, name="webhooks", daemon=True)
         self._retention = threading.Thread(
             target=self._retention_loop, name="retention", daemon=True
         )
+        threading.Thread(
+            target=self._prime_tracker, args=(tracker,), name="prime-tracker", daemon=True
+        ).start()
         self._pipelines.start()
         self._webhooks.start()
         self._retention.start()
         log.info("dispatcher started", extra={"fields": {"owner": owner}})
+
+    @staticmethod
+    def _prime_tracker(tracker: Any) -> None:
+        """Send the Tracker an empty batch at start-up: a handle's first call waits while its
+        router learns the replicas (tens of milliseconds), and the first request's first
+        transition would wait for it otherwise."""
+        try:
+            tracker.write_many.remote([]).result(timeout_s=60)
+        except Exception:  # the first transition simply pays for it
+            log.info("the Tracker did not answer at start-up", exc_info=True)
 
     def _dispatch(self) -> None:
         dispatch_forever(
@@ -133,6 +151,7 @@ class DispatcherDeployment:
             self._stopping,
             self._settings.poll_seconds,
             self._remember,
+            self._wake,
         )
 
     def _remember(self, outcome: Outcome) -> None:
@@ -156,6 +175,10 @@ class DispatcherDeployment:
             except Exception:  # the next pass finishes what this one could not
                 log.exception("retention sweep failed")
 
+    def wake(self) -> None:
+        """A request is waiting (the intakes' doorbell): claim it now, not at the next poll."""
+        self._wake.set()
+
     def check_health(self) -> None:
         loops = (self._pipelines, self._webhooks, self._retention)
         if not all(loop.is_alive() for loop in loops):
@@ -171,5 +194,6 @@ class DispatcherDeployment:
         # Serve calls this when it stops the replica (an upgrade, a scale-down, shutdown):
         # running requests are handed back so another dispatcher resumes them at once.
         self._stopping.set()
+        self._wake.set()
         self._dispatcher.shutdown()
         self._pipelines.join(timeout=10)

@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from actors.cli_progress import ConsoleProgress
+from actors.doorbell import DispatcherDoorbell
+from actors.service_runtime import APP_NAME
 from vividly_ray.bootstrap import Stores, build_intake, build_stores
 from vividly_ray.domain.errors import Conflict
 from vividly_ray.domain.status import RequestStatus
@@ -21,11 +23,18 @@ from vividly_ray.service.intake import Intake
 from vividly_ray.settings import Settings
 
 POLL_S = 0.2
+# At most this long for the Dispatchers' first answer (the app may not be deployed yet).
+PRIME_WAIT_S = 2.0
 
 
-def local_intake(settings: Settings) -> tuple[Stores, Intake]:
+def local_intake(settings: Settings, app_name: str = APP_NAME) -> tuple[Stores, Intake]:
+    """The stores and an intake of this process, ringing the Dispatchers of the Serve app
+    ``app_name`` (when this process has joined Ray) for each request it records."""
     stores = build_stores(settings)
-    return stores, build_intake(settings, stores)
+    doorbell = DispatcherDoorbell(app_name)
+    # This process records its request right away: connect before, not while, it does.
+    doorbell.prime(wait_s=PRIME_WAIT_S)
+    return stores, build_intake(settings, stores, doorbell)
 
 
 def follow_request(

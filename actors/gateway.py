@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 
+from actors.doorbell import DispatcherDoorbell
 from vividly_ray.bootstrap import build_eraser, build_intake, build_store_urls, build_stores
 from vividly_ray.observability.logs import configure_logging
 from vividly_ray.service.http_api import ApiServices, create_app
@@ -55,7 +56,9 @@ def build_gateway_app() -> FastAPI:
     stores = build_stores(settings)
     if settings.auth_disabled:
         log.warning("AUTHENTICATION IS OFF: every caller acts as organization 'local'")
-    intake = build_intake(settings, stores)
+    doorbell = DispatcherDoorbell()
+    doorbell.prime()
+    intake = build_intake(settings, stores, doorbell)
     services = ApiServices(
         db=stores.db,
         requests=stores.requests,

@@ -11,6 +11,7 @@ import logging
 
 from ray import serve
 
+from actors.doorbell import DispatcherDoorbell
 from vividly_ray.bootstrap import build_pubsub_bridge, build_stores
 from vividly_ray.observability.logs import configure_logging
 from vividly_ray.settings import load_settings
@@ -23,7 +24,7 @@ class PubSubBridgeDeployment:
     def __init__(self) -> None:
         settings = load_settings()
         configure_logging(settings.log_level)
-        bridge = build_pubsub_bridge(settings, build_stores(settings))
+        bridge = build_pubsub_bridge(settings, build_stores(settings), DispatcherDoorbell())
         if bridge is None:
             raise RuntimeError(
                 "PubSubBridge needs PUBSUB_SUBSCRIPTION or PUBSUB_RESULTS_TOPIC to be set"

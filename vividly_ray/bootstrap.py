@@ -41,7 +41,7 @@ from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
 from vividly_ray.script.offline_writer import OfflineScriptWriter
 from vividly_ray.script.pacing import EstimatedPacing
 from vividly_ray.script.visuals import with_visuals
-from vividly_ray.service.intake import Intake, IntakePolicy
+from vividly_ray.service.intake import Doorbell, Intake, IntakePolicy
 from vividly_ray.settings import Settings
 from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.storage.blobs import LocalBlobStore
@@ -157,19 +157,24 @@ def build_storage_client(settings: Settings) -> Any:
     return storage.Client(project=settings.google_cloud_project or None)
 
 
-def build_intake(settings: Settings, stores: Stores) -> Intake:
-    """Intake for every edge (API, CLI, Pub/Sub): records requests, refuses past the depth."""
+def build_intake(settings: Settings, stores: Stores, doorbell: Doorbell | None = None) -> Intake:
+    """Intake for every edge (API, CLI, Pub/Sub): records requests, refuses past the depth, and
+    rings ``doorbell`` (the Ray layer's wakes a Dispatcher) once a new one is committed."""
     return Intake(
         stores.requests,
         IntakePolicy(
             max_queue_depth=settings.max_queue_depth,
             allow_private_callbacks=settings.webhook_allow_private,
         ),
+        doorbell,
     )
 
 
-def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | None:
-    """The Pub/Sub intake loop and results relay that the settings ask for (None: neither)."""
+def build_pubsub_bridge(
+    settings: Settings, stores: Stores, doorbell: Doorbell | None = None
+) -> PubSubBridge | None:
+    """The Pub/Sub intake loop and results relay that the settings ask for (None: neither);
+    the intake rings ``doorbell`` for each request it records."""
     if not (settings.pubsub_subscription or settings.pubsub_results_topic):
         return None
     import google.cloud.pubsub_v1 as pubsub_v1
@@ -190,7 +195,7 @@ def build_pubsub_bridge(settings: Settings, stores: Stores) -> PubSubBridge | No
     loop = None
     if settings.pubsub_subscription:
         path = subscription_path(project, settings.pubsub_subscription)
-        intake = build_intake(settings, stores)
+        intake = build_intake(settings, stores, doorbell)
         loop = PubSubIntakeLoop(
             pubsub_v1.SubscriberClient(),
             path,

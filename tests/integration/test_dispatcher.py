@@ -34,12 +34,12 @@ from vividly_ray.domain.models import (
 )
 from vividly_ray.domain.status import PIPELINE, RequestStatus, band_progress
 from vividly_ray.persistence.database import Database
-from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
+from vividly_ray.persistence.dispatch_queue import Claim, SqlDispatchQueue
 from vividly_ray.persistence.records import EventRecord
 from vividly_ray.persistence.repository import SqlRequestRepository
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
 from vividly_ray.pipeline.ports import SceneDone, StatusTracker
-from vividly_ray.service.dispatch import Dispatcher, DispatchPolicy, Outcome
+from vividly_ray.service.dispatch import Dispatcher, DispatchPolicy, Outcome, dispatch_forever
 from vividly_ray.storage.blobs import LocalBlobStore
 
 pytestmark = pytest.mark.integration
@@ -489,3 +489,86 @@ def test_a_shutdown_hands_running_requests_back_at_once(rig: Rig) -> None:
     assert _run(successor).status == "completed"
     completed = [e for e in rig.status_events(request_id) if e.status is RequestStatus.COMPLETED]
     assert len(completed) == 1
+
+
+NEVER_S = 3600.0  # a poll interval no test waits out
+
+
+class _Looking(Dispatcher):
+    """A dispatcher that says when the loop has looked for work and found none."""
+
+    def __init__(self, rig: Rig) -> None:
+        policy = DispatchPolicy(lease_s=30, max_attempts=3, retry_base_s=0.1)
+        super().__init__(rig.queue, rig.repo, rig.pipeline, policy, owner="dispatcher-1")
+        self.empty = threading.Event()
+
+    def claim(self) -> Claim | None:
+        claim = super().claim()
+        if claim is None:
+            self.empty.set()
+        return claim
+
+
+@dataclass
+class _Loop:
+    """``dispatch_forever`` on its own thread with a poll no test waits out: only a ring, or a
+    pipeline ending, makes it claim again."""
+
+    dispatcher: _Looking
+    slots: int = 1
+    stopping: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    outcomes: list[Outcome] = field(default_factory=list)
+    seen: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="dispatch-loop", daemon=True)
+
+    def _run(self) -> None:
+        dispatch_forever(
+            self.dispatcher, self.slots, self.stopping, NEVER_S, self._outcome, self.wake
+        )
+
+    def _outcome(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        self.seen.set()
+
+    def statuses(self, count: int) -> list[str]:
+        """The outcomes once ``count`` are in (or whatever came within 30 s)."""
+        deadline = time.monotonic() + 30
+        while len(self.outcomes) < count and time.monotonic() < deadline:
+            self.seen.wait(0.5)
+            self.seen.clear()
+        return [o.status for o in self.outcomes]
+
+    def __enter__(self) -> _Loop:
+        self.thread.start()
+        assert self.dispatcher.empty.wait(30), "the loop never looked for work"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def test_a_ring_makes_the_loop_claim_a_new_request_before_its_poll(rig: Rig) -> None:
+    with _Loop(_Looking(rig)) as loop:
+        request_id = rig.new_request()
+        loop.wake.set()  # what an intake's doorbell does once the row is committed
+
+        assert loop.statuses(1) == ["completed"]
+
+    assert loop.outcomes[0].request_id == request_id
+    assert rig.repo.get(request_id).status is RequestStatus.COMPLETED
+
+
+def test_a_pipeline_that_ends_frees_its_slot_for_the_next_request_at_once(rig: Rig) -> None:
+    with _Loop(_Looking(rig), slots=1) as loop:
+        first, second = rig.new_request(), rig.new_request()
+        loop.wake.set()  # one ring for both: the second waits for the slot, not for the poll
+
+        assert loop.statuses(2) == ["completed", "completed"]
+
+    assert [o.request_id for o in loop.outcomes] == [first, second]

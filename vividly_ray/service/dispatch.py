@@ -393,13 +393,31 @@ def dispatch_forever(
     stopping: threading.Event,
     poll_s: float,
     on_outcome: Callable[[Outcome], None] | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
-    """Keep up to ``slots`` pipelines running until ``stopping`` is set."""
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+    """Keep up to ``slots`` pipelines running until ``stopping`` is set.
 
+    The loop claims whenever a slot is free and then sleeps until ``wake`` is set (an intake
+    says a request is waiting, or the owner is stopping) or a pipeline ends, or at most
+    ``poll_s``: the poll finds whatever no one rang for (a retry that came due, a lease that
+    expired, a ring that was lost), so a request waits one poll at most even unannounced.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    wake = wake or threading.Event()
     running: set[Future[Outcome | None]] = set()
+
+    def ended(_: Future[Outcome | None]) -> None:
+        wake.set()
+
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="pipeline") as pool:
         while not stopping.is_set():
+            # Cleared before looking, so a ring that comes while this pass claims is kept for
+            # the wait below, which then returns at once and claims again.
+            wake.clear()
+            for future in [f for f in running if f.done()]:
+                running.discard(future)
+                _report(future, on_outcome)
             while len(running) < slots and not stopping.is_set():
                 try:
                     claim = dispatcher.claim()
@@ -411,14 +429,11 @@ def dispatch_forever(
                     claim = None
                 if claim is None:
                     break
-                running.add(pool.submit(dispatcher.drive, claim))
-            if running:
-                done, _ = wait(running, timeout=poll_s, return_when=FIRST_COMPLETED)
-                for future in done:
-                    running.discard(future)
-                    _report(future, on_outcome)
-            else:
-                stopping.wait(poll_s)
+                future = pool.submit(dispatcher.drive, claim)
+                running.add(future)
+                future.add_done_callback(ended)
+            if not stopping.is_set():
+                wake.wait(poll_s)
         for future in running:
             _report(future, on_outcome, wait_s=None)
 

@@ -564,6 +564,8 @@ def create_app(services: ApiServices) -> FastAPI:
         record = await asyncio.to_thread(
             services.requests.answer, request_id, answer, organization_id=org
         )
+        # Runnable again (validating, with the answer): a dispatcher may take it now.
+        await asyncio.to_thread(services.intake.ring)
         return {"id": record.request_id, "status": record.status.value, "links": links(request_id)}
 
     @app.post(

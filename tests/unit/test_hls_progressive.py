@@ -3,10 +3,12 @@ the request over it; the executor sends the first scene first; the playlist text
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,6 +76,7 @@ class MemoryStream:
 
     fail_at: int | None = None
     error: Exception = field(default_factory=lambda: StageFailed("generating_video", "boom"))
+    cpu_per_part: float = 0.0  # what the publisher reports each part cost
     scenes: list[tuple[int, float]] = field(default_factory=list)  # (scene index, start)
     playlists: list[tuple[list[int], bool]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,7 +90,9 @@ class MemoryStream:
             self.scenes.append((segment.scene_index, start))
         media = f"videos/{request_id}/stream/scene-{segment.scene_index:03d}.m4s"
         init = f"videos/{request_id}/stream/init-{'0' * 16}.mp4"
-        return StreamPart(segment.scene_index, media, init, start, segment.duration)
+        return StreamPart(
+            segment.scene_index, media, init, start, segment.duration, self.cpu_per_part
+        )
 
     def publish_playlist(
         self, request_id: str, parts: Sequence[StreamPart], *, complete: bool
@@ -119,6 +124,25 @@ def _run(
     )
     VideoPipeline(ports).run("r1", REQUEST)
     return tracker, blobs
+
+
+def _manifest(tmp_path: Path, stream: MemoryStream) -> dict[str, Any]:
+    tracker, blobs = FakeTracker(), MemoryBlobStore()
+    ports = PipelinePorts(
+        assessor=FakeAssessor(),
+        retriever=FakeRetriever(),
+        writer=FakeWriter(),
+        executor=ShuffledExecutor([0, 1, 2, 3]),
+        assembler=FakeAssembler(),
+        tracker=tracker,
+        blobs=blobs,
+        scratch=tmp_path / "scratch",
+        pacing=EstimatedPacing(),
+        stream=stream,
+    )
+    result = VideoPipeline(ports).run("r1", REQUEST)
+    found: dict[str, Any] = json.loads(blobs.get_bytes(result.files["manifest.json"]))
+    return found
 
 
 def _stream_events(tracker: FakeTracker) -> list[dict[str, object]]:
@@ -407,3 +431,11 @@ def test_time_to_first_playable_scene_runs_from_generating_video_to_the_first_pu
     ]
     assert first_stream_scene_s(events) == 1.25
     assert first_stream_scene_s(events[:3]) is None
+
+
+def test_the_streams_cpu_counts_to_generating_video(tmp_path: Path) -> None:
+    plain = _manifest(tmp_path / "a", MemoryStream())["cost"]["cpu_seconds_by_stage"]
+    costly = _manifest(tmp_path / "b", MemoryStream(cpu_per_part=0.25))["cost"]
+    # Four scenes published whole, each reported at 0.25 CPU-seconds.
+    extra = costly["cpu_seconds_by_stage"]["generating_video"] - plain["generating_video"]
+    assert extra == pytest.approx(1.0, abs=0.002)

@@ -22,6 +22,7 @@ import errno
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ import imageio_ffmpeg
 
 from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import RenderSpec
+from vividly_ray.observability.cpu import add_child_seconds
 
 TRACK_TIMESCALE = 90_000
 MOVIE_TIMESCALE = 1_000  # milliseconds: chapters of up to 24 days fit the chapter track
@@ -186,19 +188,48 @@ def command_line(args: Sequence[str]) -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
+@dataclass(frozen=True)
+class _Finished:
+    returncode: int
+    stderr: str
+    timed_out: bool
+
+
+def _run(command: Sequence[str], timeout: float) -> _Finished:
+    """Run ``command`` to its end (killed after ``timeout`` seconds), its CPU counted to this
+    thread from its own usage (``os.wait4``), whatever other threads run meanwhile."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        process.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        assert process.stderr is not None
+        stderr = process.stderr.read().decode("utf-8", errors="replace")
+        process.stderr.close()
+        _, status, usage = os.wait4(process.pid, 0)
+    finally:
+        timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    add_child_seconds(usage.ru_utime + usage.ru_stime)
+    return _Finished(process.returncode, stderr, killed.is_set())
+
+
 def run_ffmpeg(args: Sequence[str], stage: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
     """Run ffmpeg; a failure raises ``StageFailed`` carrying the end of ffmpeg's stderr."""
     try:
-        done = subprocess.run(
-            command_line(args), capture_output=True, text=True, errors="replace", timeout=timeout
-        )
-    except subprocess.TimeoutExpired as exc:
-        # A stalled run on a busy node may well finish on another attempt.
-        raise StageFailed(
-            stage, f"ffmpeg did not finish within {timeout:.0f} s", retryable=True
-        ) from exc
+        done = _run(command_line(args), timeout)
     except OSError as exc:
         raise StageFailed(stage, f"ffmpeg could not be started: {exc}") from exc
+    if done.timed_out:
+        # A stalled run on a busy node may well finish on another attempt.
+        raise StageFailed(stage, f"ffmpeg did not finish within {timeout:.0f} s", retryable=True)
     if done.returncode < 0:
         # Killed from outside (the kernel's out-of-memory killer, a node being drained): the
         # same command may well pass on another attempt. Its output is discarded by the caller.

@@ -41,6 +41,7 @@ from vividly_ray.domain.errors import StageFailed
 from vividly_ray.domain.models import SceneAudio, ScenePart, SceneSegment, piece_name
 from vividly_ray.media.ffmpeg import AUDIO_BITRATE, AUDIO_CODER, run_ffmpeg
 from vividly_ray.media.stream_cache import StreamPartCache, part_cache_key
+from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.pipeline.ports import StreamPart
 
 STAGE = "generating_video"
@@ -374,8 +375,11 @@ class BlobHlsPublisher:
     ) -> StreamPart:
         key = part_cache_key(start, audio, segment)
         found = self._cache.get(key) if self.reuse else None
+        cpu = 0.0
         if found is None:
-            init, media, duration = self._mux(start, audio, segment)
+            with cpu_meter() as measured:
+                init, media, duration = self._mux(start, audio, segment)
+            cpu = measured.seconds
             self._cache.put_quietly(key, init, media, duration, segment)
         else:
             init, media, duration = found
@@ -384,7 +388,7 @@ class BlobHlsPublisher:
             self.blobs.put_bytes(init_key, init, PART_CONTENT_TYPE)
         media_key = part_key(request_id, media_name(segment.scene_index, segment.part))
         self.blobs.put_bytes(media_key, media, PART_CONTENT_TYPE)
-        return StreamPart(segment.scene_index, media_key, init_key, start, duration)
+        return StreamPart(segment.scene_index, media_key, init_key, start, duration, cpu)
 
     def _mux(
         self, start: float, audio: SceneAudio, segment: SceneSegment

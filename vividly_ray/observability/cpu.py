@@ -1,28 +1,32 @@
-"""CPU seconds of a piece of work: the calling thread plus the child processes it waited for.
+"""CPU seconds of a piece of work: the calling thread plus the child processes it ran.
 
-Workers run one scene at a time (the pools' ``max_ongoing_requests`` is 1), so the children
-reaped while a meter runs are that scene's ffmpeg runs. ``resource`` is POSIX-only; elsewhere
-only the thread's own time is counted.
+A Dispatcher runs several pipelines at once, each with its own threads (the pipeline, its
+stream) starting ffmpeg runs, so the process-wide figure for reaped children
+(``RUSAGE_CHILDREN``) would mix one request's ffmpeg runs into another's. Instead each child's
+own usage is taken when it is reaped (``os.wait4``, in ``media.ffmpeg.run_ffmpeg``) and added to
+the thread that ran it (``add_child_seconds``); a meter counts the thread's own time and the
+children its thread ran while it was open.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-try:
-    import resource
-except ImportError:  # pragma: no cover - not on POSIX
-    resource = None  # type: ignore[assignment]
+_local = threading.local()
+
+
+def add_child_seconds(seconds: float) -> None:
+    """Count ``seconds`` of a child process (user and system) to the calling thread."""
+    _local.children = _children() + seconds
 
 
 def _children() -> float:
-    if resource is None:  # pragma: no cover
-        return 0.0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    seconds: float = getattr(_local, "children", 0.0)
+    return seconds
 
 
 @dataclass

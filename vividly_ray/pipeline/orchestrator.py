@@ -157,7 +157,11 @@ class VideoPipeline:
             # The manifest records the whole timeline, so it is written as the request completes:
             # its files are stored first and the completed transition is the last write.
             timeline.enter(RequestStatus.COMPLETED)
-            cpu["generating_video"] = sum(a.cpu_seconds + g.cpu_seconds for a, g in scenes)
+            # The stream's parts (their ffmpeg runs) are the video's work too.
+            stream_cpu = feed.cpu_seconds if feed is not None else 0.0
+            cpu["generating_video"] = (
+                sum(a.cpu_seconds + g.cpu_seconds for a, g in scenes) + stream_cpu
+            )
             cpu["processing_video"] = video.cpu_seconds
             manifest = build_manifest(
                 request_id, request, script, scenes, video, timeline, cpu, self._ports.prices
@@ -384,6 +388,8 @@ class _StreamFeed:
         self._start = 0.0
         self._parts: list[StreamPart] = []
         self._stopped = threading.Event()
+        # CPU seconds the publisher reported for the parts so far (their ffmpeg runs).
+        self.cpu_seconds = 0.0
         self._work: queue.Queue[tuple[float, SceneAudio, SceneSegment] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._publish_all, name="stream", daemon=True)
         self._thread.start()
@@ -434,6 +440,7 @@ class _StreamFeed:
 
     def _publish(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
         part = self._publisher.publish_scene(self._request_id, start, audio, segment)
+        self.cpu_seconds += part.cpu_seconds
         self._parts.append(part)
         if segment.part is None or segment.part.closes:
             self._scenes += 1

@@ -81,9 +81,7 @@ class Narrator(Protocol):
     (``speech.timing.part_edges``), so the parts' audio joined is the whole scene's.
     """
 
-    def narrate(
-        self, scene: Scene, grade: Grade, part: ScenePart | None = None
-    ) -> SceneAudio: ...
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio: ...
 
 
 class SegmentEncoder(Protocol):
@@ -159,7 +157,8 @@ class StreamPart:
 
     ``init_key`` names the initialisation section the media needs (scenes whose initialisation
     bytes are identical share one key); ``start`` and ``duration`` place it on the video's
-    timeline, which is the delivered MP4's timeline too.
+    timeline, which is the delivered MP4's timeline too. ``cpu_seconds`` is what making it
+    cost (0 when it came from the cache).
     """
 
     scene_index: int
@@ -167,6 +166,7 @@ class StreamPart:
     init_key: str
     start: float
     duration: float
+    cpu_seconds: float = 0.0
 
 
 class StreamPublisher(Protocol):

@@ -92,6 +92,7 @@ class DispatcherDeployment:
                 max_part_seconds=settings.part_seconds,
                 first_max_part_seconds=settings.first_part_seconds,
                 narration_slots=narration_slots,
+                load=lambda: self._dispatcher.running(),
             )
             return build_pipeline(
                 settings,

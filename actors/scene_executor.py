@@ -1,7 +1,8 @@
 """ServeSceneExecutor: narration on the Narrator pool, encoding on the SegmentEncoder pool.
 
 Scenes are first cut into parts of bounded length (``speech.parts``; the bound shrinks as the
-Narrator pool grows, about four pieces per narration slot): a long scene's sentences are
+Narrator pool grows, about four pieces per narration slot, and grows with the requests the
+Dispatcher runs at once, which share the slots): a long scene's sentences are
 narrated and encoded as several pieces, on whichever replicas are free, so one long scene
 cannot leave the other workers idle at the end. Each piece runs on its own thread:
 narrate (the least-loaded Narrator replica takes it), then send the encode at once. A piece's
@@ -19,7 +20,7 @@ order, until a narration returns.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -77,9 +78,11 @@ class ServeSceneExecutor:
         max_part_seconds: float = MAX_PART_SECONDS,
         first_max_part_seconds: float = FIRST_MAX_PART_SECONDS,
         narration_slots: int = 2,
+        load: Callable[[], int] | None = None,
     ) -> None:
         if narration_slots < 1:
             raise ValueError("narration_slots must be 1 or more")
+        self._load = load
         self._narrators = narrators
         self._encoders = encoders
         self._stop = stop
@@ -90,7 +93,10 @@ class ServeSceneExecutor:
     def run(
         self, script: Script, spec: RenderSpec, on_scene_done: SceneDone
     ) -> list[tuple[SceneAudio, SceneSegment]]:
-        bound = pool_bound(script.scenes, script.grade, self._slots, self._max_part_seconds)
+        # Requests running beside this one share the pool: each is cut for its share, since
+        # every piece costs a fixed share (a call each way, an encoder start, a stream part).
+        share = self._slots / max(1, self._load()) if self._load is not None else self._slots
+        bound = pool_bound(script.scenes, script.grade, share, self._max_part_seconds)
         pieces = script_pieces(script.scenes, script.grade, bound, self._first_max_part_seconds)
         order = dispatch_order(pieces, script.grade)
         # turns[i] is set once the piece before it has sent its narration.

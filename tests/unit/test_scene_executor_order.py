@@ -161,3 +161,33 @@ def test_without_the_limit_such_a_pool_would_take_them_out_of_order() -> None:
 def test_a_pool_without_slots_is_refused() -> None:
     with pytest.raises(ValueError, match="narration_slots"):
         scene_executor.ServeSceneExecutor(None, None, stop=threading.Event(), narration_slots=0)
+
+
+def test_requests_running_beside_this_one_make_its_pieces_fewer() -> None:
+    def pieces(load: int) -> int:
+        narrators, encoders = LifoPool(_narrate), LifoPool(_encode)
+        try:
+            executor = scene_executor.ServeSceneExecutor(
+                narrators,
+                encoders,
+                stop=threading.Event(),
+                max_part_seconds=30.0,
+                first_max_part_seconds=30.0,
+                narration_slots=2,
+                load=lambda: load,
+            )
+            return len(executor.run(_long_script(), RenderSpec(640, 360), lambda a, s: None))
+        finally:
+            narrators.closed = encoders.closed = True
+
+    # Alone, the two slots get about four pieces each, so the long scenes are cut; with three
+    # more requests running, each script has half a slot and its scenes stay whole.
+    assert pieces(load=1) > pieces(load=4) == 3
+
+
+def _long_script() -> Script:
+    sentence = " ".join(["word"] * 12) + "."
+    scenes = tuple(
+        Scene(i, SceneKind.CONCEPT, f"C{i}", ("b",), tuple([sentence] * 6)) for i in range(3)
+    )
+    return Script("T", Grade(6), 60.0, scenes, ())

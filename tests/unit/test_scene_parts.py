@@ -27,6 +27,7 @@ from vividly_ray.domain.models import (
 from vividly_ray.media.assemble import _chapters
 from vividly_ray.media.reveal import slide_states
 from vividly_ray.speech.parts import (
+    MAX_PART_SECONDS,
     MIN_PART_SECONDS,
     piece_seconds,
     pool_bound,
@@ -242,3 +243,20 @@ def test_the_bound_follows_the_pool() -> None:
     assert all(len(scene_parts(s, GRADE, MIN_PART_SECONDS)) > 1 for s in scenes)
     # One: never above the longest part allowed.
     assert pool_bound(scenes, GRADE, slots=1, max_seconds=12.0) == 12.0
+
+
+def test_requests_running_together_share_the_pools_slots() -> None:
+    # A 1-minute script: six scenes of about 10 s of speech.
+    scenes = [_scene(i, *[10] * 3) for i in range(6)]
+    speech = sum(piece_seconds(s, None, GRADE) for s in scenes)
+    alone = pool_bound(scenes, GRADE, slots=2)
+    # Two slots among four requests: half a slot each, so each script is cut four times
+    # more coarsely (here up to the longest part allowed: whole scenes).
+    shared = pool_bound(scenes, GRADE, slots=2 / 4)
+    assert alone == pytest.approx(speech / 8)
+    assert shared == pytest.approx(min(MAX_PART_SECONDS, speech / 2))
+    assert sum(len(scene_parts(s, GRADE, shared)) for s in scenes) < sum(
+        len(scene_parts(s, GRADE, alone)) for s in scenes
+    )
+    with pytest.raises(ValueError, match="slots"):
+        pool_bound(scenes, GRADE, slots=0)

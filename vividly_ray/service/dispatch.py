@@ -206,6 +206,10 @@ class Dispatcher:
         self._active: set[threading.Event] = set()
         self._shutting_down = threading.Event()
 
+    def running(self) -> int:
+        """How many requests this dispatcher is driving now."""
+        return len(self._active)
+
     def shutdown(self) -> None:
         """Stop every running pipeline and give its request back at once (an upgrade, a
         scale-down): the next dispatcher need not wait for the lease to expire."""

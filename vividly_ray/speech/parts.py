@@ -33,12 +33,16 @@ PIECES_PER_SLOT = 4
 
 
 def pool_bound(
-    scenes: Sequence[Scene], grade: Grade, slots: int, max_seconds: float = MAX_PART_SECONDS
+    scenes: Sequence[Scene], grade: Grade, slots: float, max_seconds: float = MAX_PART_SECONDS
 ) -> float:
-    """The part bound for a pool that narrates ``slots`` pieces at once: the script's speech
-    shared into ``PIECES_PER_SLOT`` pieces a slot, within [MIN_PART_SECONDS, max_seconds]."""
+    """The part bound for a pool that narrates ``slots`` pieces at once for this script: the
+    script's speech shared into ``PIECES_PER_SLOT`` pieces a slot, within [MIN_PART_SECONDS,
+    max_seconds]. ``slots`` may be a share of the pool (two slots among four requests running
+    at once: half a slot each), since the other requests' pieces keep the pool busy too."""
+    if slots <= 0:
+        raise ValueError("slots must be positive")
     speech = sum(piece_seconds(scene, None, grade) for scene in scenes)
-    wanted = speech / (PIECES_PER_SLOT * max(1, slots))
+    wanted = speech / (PIECES_PER_SLOT * slots)
     return min(max_seconds, max(MIN_PART_SECONDS, wanted))
 
 

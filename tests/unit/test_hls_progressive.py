@@ -32,6 +32,7 @@ from vividly_ray.domain.models import (
     Script,
     SentenceTiming,
     VideoRequest,
+    delivered_key,
 )
 from vividly_ray.domain.status import RequestStatus
 from vividly_ray.media.hls import (
@@ -127,21 +128,8 @@ def _run(
 
 
 def _manifest(tmp_path: Path, stream: MemoryStream) -> dict[str, Any]:
-    tracker, blobs = FakeTracker(), MemoryBlobStore()
-    ports = PipelinePorts(
-        assessor=FakeAssessor(),
-        retriever=FakeRetriever(),
-        writer=FakeWriter(),
-        executor=ShuffledExecutor([0, 1, 2, 3]),
-        assembler=FakeAssembler(),
-        tracker=tracker,
-        blobs=blobs,
-        scratch=tmp_path / "scratch",
-        pacing=EstimatedPacing(),
-        stream=stream,
-    )
-    result = VideoPipeline(ports).run("r1", REQUEST)
-    found: dict[str, Any] = json.loads(blobs.get_bytes(result.files["manifest.json"]))
+    _, blobs = _run(tmp_path, stream, finish_order=[0, 1, 2, 3])
+    found: dict[str, Any] = json.loads(blobs.get_bytes(delivered_key("r1", "manifest.json")))
     return found
 
 

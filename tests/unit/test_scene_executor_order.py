@@ -110,19 +110,21 @@ def _script() -> Script:
     return Script("T", Grade(6), 60.0, (opening, *concepts), ())
 
 
-def _run(slots: int) -> tuple[LifoPool, list[tuple[SceneAudio, SceneSegment]], list[Any]]:
+def _run(
+    slots: int, script: Script | None = None, **options: Any
+) -> tuple[LifoPool, list[tuple[SceneAudio, SceneSegment]], list[Any]]:
     narrators, encoders = LifoPool(_narrate), LifoPool(_encode)
     try:
         executor = scene_executor.ServeSceneExecutor(
             narrators,
             encoders,
             stop=threading.Event(),
-            first_max_part_seconds=1.0,
             narration_slots=slots,
+            **{"first_max_part_seconds": 1.0, **options},
         )
         done: list[tuple[int, int]] = []
         results = executor.run(
-            _script(),
+            script or _script(),
             RenderSpec(640, 360),
             lambda audio, segment: done.append((audio.scene_index, 0)),
         )
@@ -165,20 +167,14 @@ def test_a_pool_without_slots_is_refused() -> None:
 
 def test_requests_running_beside_this_one_make_its_pieces_fewer() -> None:
     def pieces(load: int) -> int:
-        narrators, encoders = LifoPool(_narrate), LifoPool(_encode)
-        try:
-            executor = scene_executor.ServeSceneExecutor(
-                narrators,
-                encoders,
-                stop=threading.Event(),
-                max_part_seconds=30.0,
-                first_max_part_seconds=30.0,
-                narration_slots=2,
-                load=lambda: load,
-            )
-            return len(executor.run(_long_script(), RenderSpec(640, 360), lambda a, s: None))
-        finally:
-            narrators.closed = encoders.closed = True
+        _, results, _ = _run(
+            2,
+            _long_script(),
+            max_part_seconds=30.0,
+            first_max_part_seconds=30.0,
+            load=lambda: load,
+        )
+        return len(results)
 
     # Alone, the two slots get about four pieces each, so the long scenes are cut; with three
     # more requests running, each script has half a slot and its scenes stay whole.

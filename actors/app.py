@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ray import serve
 from ray.serve import Application
 
@@ -31,6 +31,11 @@ class AppArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    gateway: bool = Field(
+        default=True,
+        description="deploy the HTTP ingress (off: the Dispatcher is the app's ingress, as for "
+        "the command line, which records its request itself and serves no HTTP)",
+    )
     gateway_replicas: int = Field(default=1, ge=1)
     gateway_cpus: float = Field(default=0.1, gt=0)
     dispatcher_replicas: int = Field(default=1, ge=1)
@@ -54,9 +59,20 @@ class AppArgs(BaseModel):
     pubsub_bridge: bool = Field(default=False, description="deploy the Pub/Sub bridge")
     pubsub_cpus: float = Field(default=0.05, gt=0)
 
+    @model_validator(mode="after")
+    def _bridge_needs_gateway(self) -> AppArgs:
+        if self.pubsub_bridge and not self.gateway:
+            raise ValueError("the Pub/Sub bridge is deployed beside the Gateway: keep gateway on")
+        return self
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> AppArgs:
+    def from_settings(cls, settings: Settings, *, gateway: bool = True) -> AppArgs:
+        """The sizes for the settings' stack; ``gateway=False`` leaves the HTTP ingress out
+        unless the Pub/Sub bridge (deployed beside it) is configured. Each replica left out
+        saves its worker's start-up: about 3 CPU-seconds of importing Ray, Serve and the app."""
+        pubsub = bool(settings.pubsub_subscription or settings.pubsub_results_topic)
         return cls(
+            gateway=gateway or pubsub,
             narrator_min_replicas=settings.narrator_pool_size,
             narrator_max_replicas=settings.narrator_pool_size,
             narrator_cpus=min(settings.narrator_cpus, 0.4),
@@ -65,7 +81,7 @@ class AppArgs(BaseModel):
             encoder_threads=settings.encoder_threads,
             encoder_min_replicas=local_encoders(settings),
             encoder_max_replicas=local_encoders(settings),
-            pubsub_bridge=bool(settings.pubsub_subscription or settings.pubsub_results_topic),
+            pubsub_bridge=pubsub,
             # A model-backed writer plans on ScriptWriter and writes scenes on SceneWriter.
             scene_writer_replicas=0 if settings.script_writer == "offline" else 2,
             # ...and both only wait on the network, so they take a sliver of a core.
@@ -151,7 +167,7 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     ).bind(scene_writers)
     # A request keeps at most the Narrator pool's capacity in flight, so the pool takes its
     # pieces in the order they are sent (the first scene first).
-    dispatcher = DispatcherDeployment.options(  # type: ignore[attr-defined]
+    dispatcher: Application = DispatcherDeployment.options(  # type: ignore[attr-defined]
         num_replicas=parsed.dispatcher_replicas,
         ray_actor_options={"num_cpus": parsed.dispatcher_cpus},
         # Route-less: it only answers health checks and small status calls.
@@ -164,6 +180,9 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         writers,
         parsed.narrator_max_replicas * parsed.narrator_max_ongoing,
     )
+    if not parsed.gateway:
+        # Route-less like the rest: the command line records its request and rings this one.
+        return dispatcher
     handles = [dispatcher, tracker, narrators, encoders, writers]
     if parsed.pubsub_bridge:
         handles.append(

@@ -8,13 +8,15 @@ On one machine, with the same script and the same Piper voice, it runs:
 3. vividly-ray cold: Ray and the pools up, empty cache, through intake -> Dispatcher -> pools;
 4. the same request again (warm cache), and the Tracker's event throughput;
 5. four concurrent 1-minute requests through the HTTP API;
-6. a request with trivial providers (the silent narrator): orchestration alone.
+6. a request with trivial providers (the silent narrator): orchestration alone;
+7. `vividly generate` for 2 minutes in a new process, from a cold start (Ray's start-up and
+   shutdown included), as a user runs it.
 
 Prints the figures and whether each target is met, writes them as JSON, and draws a timeline
 (PNG: a row per worker, a bar per narrate, draw+encode and assemble task).
 
     python -m benchmarks.pipeline [--minutes 3] [--resolution 720p] [--json results.json]
-        [--png timeline.png] [--skip-baseline] [--quick]
+        [--png timeline.png] [--skip-baseline] [--skip-generate] [--quick]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -69,7 +72,10 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "concurrent_wall_over_cpu_bound": ("concurrent_wall_over_cpu_bound", "<=", 1.15),
     "peak_memory_gb": ("peak_memory_gb", "<=", 3.0),
     "first_playable_scene_s": ("first_playable_scene_s", "<=", 2.0),
+    "generate_cold_s": ("generate_cold_s", "<=", 10.0),
 }
+# `vividly generate` from a cold start is measured for this length of video.
+GENERATE_MINUTES = 2
 
 
 # -- figures (pure) --------------------------------------------------------------------------
@@ -176,6 +182,10 @@ def compute_figures(runs: Mapping[str, Any], cores: int) -> dict[str, Any]:
         one_minute_cpu = concurrent["cpu_s"] / max(1, concurrent["requests"])
         # A core-hour is 3600 CPU seconds: how many 1-minute videos it pays for.
         figures["videos_per_core_hour"] = ratio(3600.0, one_minute_cpu)
+    generate = runs.get("generate_cold")
+    if generate:
+        figures["generate_cold_s"] = generate["wall_s"]
+        figures["generate_request_s"] = generate.get("request_s")
     for name in ("tracker_events_per_s", "ray_startup_s", "peak_memory_gb", "peak_memory_rss_gb"):
         if name in runs:
             figures[name] = runs[name]
@@ -728,6 +738,46 @@ def in_subprocess(kind: str, home: Path, args: argparse.Namespace, minutes: int)
     return figures
 
 
+COMPLETED_LINE = re.compile(
+    r"completed: (?P<video>[\d.]+) s of video, .* rendered in (?P<request>[\d.]+) s "
+    r"after (?P<startup>[\d.]+) s of start-up"
+)
+
+
+def generate_figures(wall_s: float, stdout: str) -> dict[str, Any]:
+    """The figures of one `vividly generate`: its wall time and what its summary line says
+    (the request's own time and the start-up before it); the rest is Python, imports and
+    Ray's shutdown."""
+    found = COMPLETED_LINE.search(" ".join(stdout.split()))
+    if found is None:
+        raise RuntimeError(f"vividly generate printed no summary line: {stdout[-500:]!r}")
+    return {
+        "wall_s": round(wall_s, 3),
+        "video_s": float(found["video"]),
+        "request_s": float(found["request"]),
+        "startup_s": float(found["startup"]),
+    }
+
+
+def run_generate_cold(home: Path, args: argparse.Namespace, minutes: int) -> dict[str, Any]:
+    """`vividly generate` as a user runs it, from a cold start: a new process that starts Ray
+    and the app, records the request, waits for the files and stops Ray again."""
+    installed = Path(sys.executable).with_name("vividly")
+    command = (
+        [str(installed)] if installed.exists() else [sys.executable, "-m", "actors.cli"]
+    ) + [
+        "generate", args.question, "--grade", args.grade, "--minutes", str(minutes),
+        "--resolution", args.resolution, "--out", str(home / "out"),
+    ]  # fmt: skip
+    environment = {**os.environ, "VIVIDLY_HOME": str(home), "COLUMNS": "200"}
+    started = time.perf_counter()
+    answer = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if answer.returncode != 0:
+        raise RuntimeError(f"vividly generate exited {answer.returncode}: {answer.stderr[-800:]}")
+    return generate_figures(wall, answer.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_request_arguments(parser)
@@ -735,6 +785,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--png", type=Path, help="the timeline (default: beside --json)")
     parser.add_argument("--skip-baseline", action="store_true", help="no MoviePy run")
     parser.add_argument("--quick", action="store_true", help="a 1-minute main request")
+    parser.add_argument(
+        "--skip-generate", action="store_true", help="no cold `vividly generate` run"
+    )
     parser.add_argument("--only", choices=SEPARATE_RUNS, help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -784,6 +837,11 @@ def main(argv: list[str] | None = None) -> int:
                 runtime.close()
         runs["peak_memory_gb"] = round(memory.peak / 1e9, 3)
         runs["peak_memory_rss_gb"] = round(memory.peak_rss / 1e9, 3)
+        if not args.skip_generate:
+            # Last, with every stack of this run stopped: it starts and stops its own Ray.
+            generate_minutes = 1 if args.quick else GENERATE_MINUTES
+            runs["generate_cold"] = run_generate_cold(root / "generate", args, generate_minutes)
+            print(f"vividly generate, cold: {runs['generate_cold']['wall_s']} s", file=sys.stderr)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

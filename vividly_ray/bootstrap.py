@@ -18,40 +18,37 @@ from vividly_ray.domain.blobs import BlobStore
 from vividly_ray.domain.costs import PriceTable
 from vividly_ray.domain.errors import ConfigurationError
 from vividly_ray.domain.models import RenderSpec
-from vividly_ray.library.index import LibraryIndex
-from vividly_ray.library.store import load_index
-from vividly_ray.media.assemble import VideoAssembler
-from vividly_ray.media.encoder import FfmpegSegmentEncoder
-from vividly_ray.media.hls import BlobHlsPublisher
-from vividly_ray.persistence.accounts import SqlAccounts
-from vividly_ray.persistence.database import Database
-from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
-from vividly_ray.persistence.outbox import SqlWebhookOutbox
-from vividly_ray.persistence.repository import SqlRequestRepository
-from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
-from vividly_ray.pipeline.ports import (
-    Narrator,
-    PipelineListener,
-    QuestionAssessor,
-    SceneExecutor,
-    ScriptWriter,
-    StatusTracker,
-)
 from vividly_ray.resilience import BreakerPolicy, CircuitBreaker
-from vividly_ray.script.offline_writer import OfflineScriptWriter
-from vividly_ray.script.pacing import EstimatedPacing
 from vividly_ray.script.visuals import with_visuals
-from vividly_ray.service.intake import Doorbell, Intake, IntakePolicy
 from vividly_ray.settings import Settings
-from vividly_ray.speech.piper_narrator import PiperNarrator
 from vividly_ray.storage.blobs import LocalBlobStore
 from vividly_ray.storage.cache import ContentCache
-from vividly_ray.validation.assess import QuestionValidator
 
 if TYPE_CHECKING:
+    # A replica imports only what it builds: a Narrator replica never loads SQLAlchemy, the
+    # writer or the validator, which each cost a share of a core at start-up.
+    from vividly_ray.library.index import LibraryIndex
+    from vividly_ray.media.encoder import FfmpegSegmentEncoder
     from vividly_ray.messaging.bridge import PubSubBridge
+    from vividly_ray.persistence.accounts import SqlAccounts
+    from vividly_ray.persistence.database import Database
+    from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
+    from vividly_ray.persistence.outbox import SqlWebhookOutbox
+    from vividly_ray.persistence.repository import SqlRequestRepository
+    from vividly_ray.pipeline.orchestrator import VideoPipeline
+    from vividly_ray.pipeline.ports import (
+        Narrator,
+        PipelineListener,
+        QuestionAssessor,
+        SceneExecutor,
+        ScriptWriter,
+        StatusTracker,
+    )
     from vividly_ray.script.llm.runner import SceneRunner
+    from vividly_ray.script.offline_writer import OfflineScriptWriter
     from vividly_ray.service.erasure import Eraser
+    from vividly_ray.service.intake import Doorbell, Intake
+    from vividly_ray.validation.assess import QuestionValidator
 
 
 def prepare_home(settings: Settings) -> None:
@@ -73,6 +70,8 @@ class Stores:
 
 def build_database(settings: Settings) -> Database:
     """The database, migrated to the current schema when ``auto_migrate`` is on."""
+    from vividly_ray.persistence.database import Database
+
     prepare_home(settings)
     url = settings.effective_database_url
     if settings.auto_migrate:
@@ -97,9 +96,7 @@ def build_blobs(settings: Settings) -> BlobStore:
     temp = settings.gcs_temp_files_bucket
     if not temp or temp == settings.gcs_generated_content_bucket:
         return content
-    return RoutedBlobStore(
-        content, {"cache/": GcsBlobStore(client, temp, signer_email=signer)}
-    )
+    return RoutedBlobStore(content, {"cache/": GcsBlobStore(client, temp, signer_email=signer)})
 
 
 def build_store_urls(blobs: BlobStore) -> Callable[[str, str, int], str] | None:
@@ -129,6 +126,10 @@ def build_store_urls(blobs: BlobStore) -> Callable[[str, str, int], str] | None:
 
 
 def build_stores(settings: Settings) -> Stores:
+    from vividly_ray.persistence.accounts import SqlAccounts
+    from vividly_ray.persistence.dispatch_queue import SqlDispatchQueue
+    from vividly_ray.persistence.outbox import SqlWebhookOutbox
+
     db = build_database(settings)
     requests = _repository(settings, db)
     return Stores(
@@ -142,6 +143,8 @@ def build_stores(settings: Settings) -> Stores:
 
 
 def _repository(settings: Settings, db: Database) -> SqlRequestRepository:
+    from vividly_ray.persistence.repository import SqlRequestRepository
+
     # Terminal events go to the results outbox only when a results topic will publish them.
     return SqlRequestRepository(db, publish_results=bool(settings.pubsub_results_topic))
 
@@ -160,6 +163,8 @@ def build_storage_client(settings: Settings) -> Any:
 def build_intake(settings: Settings, stores: Stores, doorbell: Doorbell | None = None) -> Intake:
     """Intake for every edge (API, CLI, Pub/Sub): records requests, refuses past the depth, and
     rings ``doorbell`` (the Ray layer's wakes a Dispatcher) once a new one is committed."""
+    from vividly_ray.service.intake import Intake, IntakePolicy
+
     return Intake(
         stores.requests,
         IntakePolicy(
@@ -238,6 +243,8 @@ def build_eraser(settings: Settings, stores: Stores) -> Eraser:
 def build_library(settings: Settings) -> LibraryIndex:
     """The starter articles, the documents added locally and, with ``GCS_OER_CONTENT_BUCKET``,
     the bucket's documents (synced to a local copy that only re-downloads what changed)."""
+    from vividly_ray.library.store import load_index
+
     prepare_home(settings)
     index = load_index(settings.library_dir)
     if settings.gcs_oer_content_bucket:
@@ -255,10 +262,14 @@ def build_library(settings: Settings) -> LibraryIndex:
 
 
 def build_validator(library: LibraryIndex) -> QuestionValidator:
+    from vividly_ray.validation.assess import QuestionValidator
+
     return QuestionValidator(extra_terms=library.vocabulary())
 
 
 def build_offline_writer(library: LibraryIndex) -> OfflineScriptWriter:
+    from vividly_ray.script.offline_writer import OfflineScriptWriter
+
     return OfflineScriptWriter(keywords=library.keywords)
 
 
@@ -368,6 +379,8 @@ def build_narrator(settings: Settings, threads: int | None = None) -> Narrator:
     """The configured narrator (the Narrator pool's replicas each hold one): the embedded Piper
     voice, Cloud Text-to-Speech with Piper as the fallback when it fails, or silence paced
     like speech (``silent``: load tests and benchmarks, which measure the service, not a voice)."""
+    from vividly_ray.speech.piper_narrator import PiperNarrator
+
     cache = build_cache(settings)
     if settings.narrator == "silent":
         from vividly_ray.speech.silent_narrator import SilentNarrator
@@ -415,6 +428,8 @@ def check_google_voice(settings: Settings) -> str:
 def build_encoder(
     settings: Settings, spec: RenderSpec, threads: int | None = None
 ) -> FfmpegSegmentEncoder:
+    from vividly_ray.media.encoder import FfmpegSegmentEncoder
+
     return FfmpegSegmentEncoder(
         spec, build_cache(settings), settings.work_dir, threads or settings.encoder_threads
     )
@@ -433,6 +448,11 @@ def build_pipeline(
 ) -> VideoPipeline:
     """The pipeline with the configured adapters; the edge supplies executor and tracker (and
     may hand in adapters it keeps for many requests, so they are built once)."""
+    from vividly_ray.media.assemble import VideoAssembler
+    from vividly_ray.media.hls import BlobHlsPublisher
+    from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
+    from vividly_ray.script.pacing import EstimatedPacing
+
     library = library or build_library(settings)
     blobs = blobs or build_blobs(settings)
     ports = PipelinePorts(

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import exc as sa_exc
-
 
 class BreakerState(StrEnum):
     CLOSED = "closed"
@@ -92,6 +90,9 @@ def database_unavailable(error: BaseException) -> bool:
     locked. Such a failure passes: the same call may succeed later (every write of request state
     is idempotent or fenced, so trying one again is safe). A refused statement (a constraint,
     bad data) is not one of them."""
+    # Imported here: the narration and encoding replicas use the breakers, never the database.
+    from sqlalchemy import exc as sa_exc
+
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
     while pending:

@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from benchmarks import pipeline
@@ -61,8 +62,10 @@ def test_figures_and_targets_from_synthetic_runs() -> None:
         "concurrent": {"requests": 4, "wall_s": 30.0, "cpu_s": 50.0},
         "tracker_events_per_s": 2500.0,
         "peak_memory_gb": 2.5,
+        "generate_cold": {"wall_s": 24.0, "request_s": 9.5},
     }  # fmt: skip
     figures = pipeline.compute_figures(runs, cores=2)
+    assert figures["generate_cold_s"] == 24.0 and figures["generate_request_s"] == 9.5
     assert figures["baseline_over_vividly"] == 15.0
     assert figures["realtime_factor_cold"] == 22.5
     assert figures["parallel_efficiency"] == 0.875
@@ -75,12 +78,29 @@ def test_figures_and_targets_from_synthetic_runs() -> None:
     assert targets["speedup_over_baseline"]["met"] is True
     assert targets["concurrent_wall_over_cpu_bound"]["met"] is False
     assert targets["overhead_per_request_s"]["met"] is True
+    assert targets["generate_cold_s"]["met"] is False
     # A run left out (--skip-baseline) is reported as not measured, not as a failure.
     assert pipeline.check_targets(pipeline.compute_figures({}, 2))["speedup_over_baseline"] == {
         "value": None,
         "target": ">= 15.0",
         "met": None,
     }
+
+
+def test_generate_figures_come_from_the_commands_summary_line() -> None:
+    # Rich folds the line at the terminal's width; the figures are read across the fold.
+    printed = (
+        "completed: 131.4 s of video, 9 scenes (0 reused) rendered in 9.5 s after 12.3 s\n"
+        "of start-up\n  video      /tmp/out/video.mp4\n"
+    )
+    assert pipeline.generate_figures(24.25, printed) == {
+        "wall_s": 24.25,
+        "video_s": 131.4,
+        "request_s": 9.5,
+        "startup_s": 12.3,
+    }
+    with pytest.raises(RuntimeError, match="no summary line"):
+        pipeline.generate_figures(3.0, "failed in stage retrieving: nothing found")
 
 
 def test_timeline_has_a_row_per_worker_and_bars_in_the_task_colours(tmp_path: Path) -> None:

@@ -121,6 +121,8 @@ class DispatcherDeployment:
         self._stopping = threading.Event()
         # Set by ``wake`` (an intake recorded a request): the dispatch loop claims at once.
         self._wake = threading.Event()
+        # Set when a pipeline here ends: its webhook (if it has one) is due now.
+        self._relay_due = threading.Event()
         self._outcomes: list[Outcome] = []
         self._pipelines = threading.Thread(target=self._dispatch, name="dispatch", daemon=True)
         self._webhooks = threading.Thread(target=self._relay_loop, name="webhooks", daemon=True)
@@ -157,13 +159,21 @@ class DispatcherDeployment:
 
     def _remember(self, outcome: Outcome) -> None:
         self._outcomes = [*self._outcomes[-99:], outcome]
+        self._relay_due.set()
         log.info(
             "request outcome",
             extra={"fields": {"request_id": outcome.request_id, "outcome": outcome.status}},
         )
 
     def _relay_loop(self) -> None:
-        while not self._stopping.wait(self._settings.poll_seconds):
+        """Deliver due webhooks when a pipeline here ends, and at each poll for the rest (a
+        retry coming due, a request another Dispatcher or the API ended): an idle pass is a
+        query, so it is not run more often than the poll."""
+        while not self._stopping.is_set():
+            self._relay_due.wait(self._settings.poll_seconds)
+            self._relay_due.clear()
+            if self._stopping.is_set():
+                break
             try:
                 self._relay.deliver_due()
             except Exception:  # the loop must survive a database blip
@@ -196,5 +206,6 @@ class DispatcherDeployment:
         # running requests are handed back so another dispatcher resumes them at once.
         self._stopping.set()
         self._wake.set()
+        self._relay_due.set()
         self._dispatcher.shutdown()
         self._pipelines.join(timeout=10)

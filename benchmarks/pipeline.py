@@ -44,6 +44,7 @@ from typing import Any
 from benchmarks._common import add_request_arguments
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+STARTING_ENVIRONMENT = dict(os.environ)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = ROOT / ".venv-bench"
@@ -769,13 +770,18 @@ def run_generate_cold(home: Path, args: argparse.Namespace, minutes: int) -> dic
         "generate", args.question, "--grade", args.grade, "--minutes", str(minutes),
         "--resolution", args.resolution, "--out", str(home / "out"),
     ]  # fmt: skip
-    environment = {**os.environ, "VIVIDLY_HOME": str(home), "COLUMNS": "200"}
+    # The environment this benchmark started with: a stack started here exported its own
+    # settings (the trivial run's silent narrator among them) into this process's environment.
+    environment = {**STARTING_ENVIRONMENT, "VIVIDLY_HOME": str(home), "COLUMNS": "200"}
     started = time.perf_counter()
     answer = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if answer.returncode != 0:
         raise RuntimeError(f"vividly generate exited {answer.returncode}: {answer.stderr[-800:]}")
-    return generate_figures(wall, answer.stdout)
+    figures = generate_figures(wall, answer.stdout)
+    manifest = json.loads((home / "out" / "manifest.json").read_text("utf-8"))
+    figures["voices"] = sorted({s["voiced_by"] for s in manifest["providers"]["scenes"]})
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     # A pipeline mostly waits on the pools; enough of them at once keep the pools busy while
     # other requests write their scripts and assemble their videos.
     pipelines_per_dispatcher: int = Field(default=4, ge=1, le=64)
-    poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # The intakes ring a Dispatcher for each request they record, so the poll only finds what
+    # no one rang for (a retry come due, an expired lease, a lost ring); each idle pass is a
+    # claim query, which at four a second was a tenth of the Dispatcher's CPU.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # Privacy: how long a finished request (question, student id, video) is kept.
     retention_days: float = Field(
         default=30.0, ge=0, le=3650, description="erase requests this long after they end; 0 keeps"

@@ -1,7 +1,7 @@
-"""Slides drawn by the real ``SlideRenderer`` from estimated timings, measured on the PNGs.
+"""Slides drawn by the real ``SlideRenderer`` from estimated timings, measured on its stills.
 
-For every scene, ``render_scene`` writes one PNG per distinct state (as the encoder has it do).
-On each PNG, a pixel is content when it differs from the theme's background colour.
+For every scene, ``render_scene`` writes one still per distinct state (as the encoder has it do).
+On each still, a pixel is content when it differs from the theme's background colour.
 - Contrast: the solid content colours (a pixel whose four neighbours share its colour, on at
   least 20 such pixels, which leaves out anti-aliased edges) against the background, as WCAG 2
   contrast ratios; the lowest is reported (4.5 is WCAG AA for normal text).
@@ -26,7 +26,6 @@ From the layout (``SlideRenderer.layout``):
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,7 @@ def title_safe_box(width: int, height: int) -> Box:
 
 @dataclass(frozen=True)
 class FrameFigures:
-    """What one PNG shows."""
+    """What one still shows."""
 
     min_contrast: float
     colours: tuple[RGB, ...]
@@ -212,7 +211,7 @@ def _text_lines(renderer: SlideRenderer, scene: Scene) -> Sequence[TextLine]:
 def check_slides(
     script: Script, spec: RenderSpec, scratch: Path, keep: Path | None = None
 ) -> SlideCheck:
-    """Draw every scene into ``scratch`` and measure; ``keep`` receives a copy of the PNGs."""
+    """Draw every scene into ``scratch`` and measure; ``keep`` receives a PNG of each still."""
     renderer = SlideRenderer(spec)
     background = renderer.theme.background
     result = SlideCheck(frame_height=spec.height)
@@ -242,7 +241,9 @@ def check_slides(
                 result.visual_share.setdefault(visual_kind(scene), []).append(figures.bbox_share)
             if keep is not None:
                 keep.mkdir(parents=True, exist_ok=True)
-                shutil.copy(frame.path, keep / frame.path.name)
+                # Kept as PNG for people to look at; the encoder's own stills are raw PPM.
+                with Image.open(frame.path) as still:
+                    still.save(keep / frame.path.with_suffix(".png").name, format="PNG")
             frame.path.unlink()
     result.min_text_px = min(sizes) if sizes else 0
     return result

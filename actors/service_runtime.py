@@ -1,8 +1,9 @@
 """ServiceRuntime: Ray (started here or joined via RAY_ADDRESS) with the Serve app running.
 
-``vividly serve`` runs it with the HTTP proxy; ``vividly generate`` runs the very same app
-without one and records its request through the same intake, so the CLI and the service share
-one execution path: intake -> Dispatcher -> pipeline on the pools.
+``vividly serve`` runs it with the Gateway and the HTTP proxy; ``vividly generate`` runs the
+same app without either (the Dispatcher is its ingress) and records its request through the
+same intake, so the CLI and the service share one execution path: intake -> Dispatcher ->
+pipeline on the pools.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def deployments(args: AppArgs) -> tuple[str, set[str]]:
     from ray.serve._private.build_app import build_app as build_graph
 
     built = build_graph(build_app(args), name="vividly")
-    return built.deployments[-1].name, {d.name for d in built.deployments}
+    return built.ingress_deployment_name, {d.name for d in built.deployments}
 
 
 def test_the_http_app_has_the_gateway_as_its_ingress() -> None:

@@ -7,7 +7,7 @@ SQLite. Faults:
   SIGKILLs it once its output file has bytes (a half-written MP4 exists at that moment), for one
   segment encode and, separately, for one final mux;
 - the encoder's scratch folder (where slides are drawn) or the cache's scratch folder (where
-  ffmpeg writes) is a 2 MiB tmpfs, filled up.
+  ffmpeg writes) is a 16 MiB tmpfs, filled up.
 Invariants: the request is retried (or fails once its attempts are spent) with a reason that
 names the stage and says what happened ("ffmpeg was killed", "No space left on device"); no
 half-written artifact is ever stored or reused: every cached segment has its metadata and
@@ -322,7 +322,9 @@ def test_a_killed_ffmpeg_is_retried_and_nothing_half_written_is_kept(
 
 
 @contextlib.contextmanager
-def small_tmpfs(folder: Path, size: str = "2m") -> Iterator[Path]:
+# Room for one piece's work with space again: its stills are uncompressed (PPM, 1.2 MB each at
+# 480p), its segment and narration a few hundred kB.
+def small_tmpfs(folder: Path, size: str = "16m") -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root (CI runs as root)")

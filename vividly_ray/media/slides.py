@@ -95,6 +95,8 @@ class SlideRenderer:
         The pictures are PPM, uncompressed: each lives for one encode and is read once, and
         compressing it was most of the encoder's Python time (a 720p PNG costs about 16 ms to
         write even at the fastest level, a PPM 0.4 ms; ffmpeg decodes both to the same pixels).
+        The price is scratch disk while the piece is encoded: 2.7 MB per 720p state (6.2 MB at
+        1080p) instead of about 60 kB.
         """
         if audio.duration <= 0:
             raise StageFailed(

@@ -165,8 +165,9 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         ray_actor_options={"num_cpus": parsed.writer_cpus},
         max_ongoing_requests=4,
     ).bind(scene_writers)
-    # A request keeps at most the Narrator pool's capacity in flight, so the pool takes its
-    # pieces in the order they are sent (the first scene first).
+    # The Dispatcher's requests keep at most each pool's capacity in flight, so the pools take
+    # their pieces in the order they are sent (the first scene first) and no call waits out
+    # the router's backoff for a busy replica.
     dispatcher: Application = DispatcherDeployment.options(  # type: ignore[attr-defined]
         num_replicas=parsed.dispatcher_replicas,
         ray_actor_options={"num_cpus": parsed.dispatcher_cpus},
@@ -179,6 +180,8 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         encoders,
         writers,
         parsed.narrator_max_replicas * parsed.narrator_max_ongoing,
+        # One encode at a time per replica (below its options): the pool's capacity.
+        parsed.encoder_max_replicas,
     )
     if not parsed.gateway:
         # Route-less like the rest: the command line records its request and rings this one.

@@ -22,7 +22,7 @@ from typing import Any
 from ray import serve
 
 from actors.errors import unwrapped
-from actors.scene_executor import ServeSceneExecutor
+from actors.scene_executor import PoolSlots, ServeSceneExecutor
 from actors.tracker import TrackerClient
 from vividly_ray.bootstrap import (
     build_eraser,
@@ -74,6 +74,7 @@ class DispatcherDeployment:
         encoders: Any,
         writers: Any,
         narration_slots: int = 2,
+        encode_slots: int | None = None,
     ) -> None:
         settings = load_settings()
         configure_logging(settings.log_level)
@@ -83,6 +84,8 @@ class DispatcherDeployment:
         validator = build_validator(library)  # built once: it indexes the library's terms
         writer = ServeScriptWriter(writers)
         tracker_client = TrackerClient(tracker)
+        # Every request this replica runs holds its calls to the pools' capacity together.
+        slots = PoolSlots(narration_slots, encode_slots)
 
         def pipelines(tracked: StatusTracker, stop: threading.Event) -> VideoPipeline:
             executor = ServeSceneExecutor(
@@ -93,6 +96,7 @@ class DispatcherDeployment:
                 first_max_part_seconds=settings.first_part_seconds,
                 narration_slots=narration_slots,
                 load=lambda: self._dispatcher.running(),
+                slots=slots,
             )
             return build_pipeline(
                 settings,

@@ -14,7 +14,11 @@ has something to play almost at once (it publishes pieces in timeline order), th
 longest first, so the long ones do not finish last. The threads take turns to send, and at most
 ``narration_slots`` narrations (the Narrator pool's capacity) are in flight at once: Serve's
 router does not keep the order of calls that queue for a replica, so the rest wait here, in
-order, until a narration returns.
+order, until a narration returns. Encodes are held the same way to the SegmentEncoder pool's
+capacity (``encode_slots``). A call that finds every replica busy waits in the router, which
+retries with a growing backoff; one sent as a slot frees starts at once. The slots are
+``PoolSlots`` shared by every request a Dispatcher runs, so its requests queue here, not in
+the router.
 """
 
 from __future__ import annotations
@@ -51,6 +55,18 @@ POLL_S = 0.1
 Piece = tuple[Scene, ScenePart | None]
 
 
+class PoolSlots:
+    """The calls one Dispatcher may have in flight on each pool: its narration and encoding
+    capacity (replicas x calls each). Shared by the executors of every request it runs."""
+
+    def __init__(self, narrations: int, encodes: int | None = None) -> None:
+        if narrations < 1 or (encodes is not None and encodes < 1):
+            raise ValueError("a pool has at least one slot")
+        self.narrations = narrations
+        self.narrate = threading.BoundedSemaphore(narrations)
+        self.encode = threading.BoundedSemaphore(encodes) if encodes is not None else None
+
+
 def dispatch_order(pieces: Sequence[Piece], grade: Grade) -> list[Piece]:
     """The first scene's pieces in order, then the others longest first (ties in timeline
     order)."""
@@ -79,9 +95,14 @@ class ServeSceneExecutor:
         first_max_part_seconds: float = FIRST_MAX_PART_SECONDS,
         narration_slots: int = 2,
         load: Callable[[], int] | None = None,
+        slots: PoolSlots | None = None,
     ) -> None:
         if narration_slots < 1:
             raise ValueError("narration_slots must be 1 or more")
+        # Without shared slots, each request holds its narrations to the pool's capacity alone.
+        self._shared = slots
+        if slots is not None:
+            narration_slots = slots.narrations
         self._load = load
         self._narrators = narrators
         self._encoders = encoders
@@ -103,7 +124,7 @@ class ServeSceneExecutor:
         turns = [threading.Event() for _ in range(len(order) + 1)]
         turns[0].set()
         results: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
-        slots = threading.BoundedSemaphore(self._slots)
+        gates = self._shared or PoolSlots(self._slots)
         calls: list[Any] = []
         lock = threading.Lock()
         context = current_context()  # this request's ids, for the logs of the scene threads
@@ -118,25 +139,39 @@ class ServeSceneExecutor:
             except RequestCancelledError:
                 raise StageFailed("generating_video", "stopped", retryable=True) from None
 
+        def acquire(gate: threading.BoundedSemaphore) -> None:
+            while not gate.acquire(timeout=POLL_S):
+                if self._stop.is_set():
+                    raise StageFailed("generating_video", "stopped", retryable=True)
+
         def one(piece: Piece, turn: int) -> tuple[SceneAudio, SceneSegment]:
             scene, part = piece
             with bind_context(context):
                 try:
                     turns[turn].wait()
                     # Holding the turn while waiting for a slot keeps the sending order.
-                    while not slots.acquire(timeout=POLL_S):
+                    acquire(gates.narrate)
+                    try:
                         if self._stop.is_set():
-                            break
-                    if self._stop.is_set():
-                        raise StageFailed("generating_video", "stopped", retryable=True)
-                    narrating = self._narrators.narrate.remote(scene, script.grade, part)
+                            raise StageFailed("generating_video", "stopped", retryable=True)
+                        narrating = self._narrators.narrate.remote(scene, script.grade, part)
+                    except BaseException:
+                        gates.narrate.release()
+                        raise
                 finally:
                     turns[turn + 1].set()
                 try:
                     audio: SceneAudio = call(narrating)
                 finally:
-                    slots.release()
-                segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
+                    gates.narrate.release()
+                if gates.encode is None:
+                    segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
+                    return audio, segment
+                acquire(gates.encode)
+                try:
+                    segment = call(self._encoders.encode.remote(spec, scene, audio))
+                finally:
+                    gates.encode.release()
                 return audio, segment
 
         with ThreadPoolExecutor(max_workers=max(1, len(order)), thread_name_prefix="scene") as pool:

@@ -187,3 +187,71 @@ def _long_script() -> Script:
         Scene(i, SceneKind.CONCEPT, f"C{i}", ("b",), tuple([sentence] * 6)) for i in range(3)
     )
     return Script("T", Grade(6), 60.0, scenes, ())
+
+
+@dataclass
+class CountingPool:
+    """A pool that serves every call at once and records the most calls in flight at a time."""
+
+    seconds: float
+    busy: int = 0
+    most: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def narrate(self) -> CountingPool:
+        return self
+
+    @property
+    def encode(self) -> CountingPool:
+        return self
+
+    def remote(self, *args: Any) -> _Response:
+        response = _Response()
+        with self.lock:
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+
+        def serve() -> None:
+            time.sleep(self.seconds)
+            scene = args[0] if isinstance(args[0], Scene) else args[1]
+            with self.lock:
+                self.busy -= 1
+            if len(args) == 3 and isinstance(args[0], Scene):  # narrate(scene, grade, part)
+                timing = SentenceTiming(scene.narration[0], 0.1, 0.9)
+                response.finish(SceneAudio(scene.index, "a.wav", 1.0, (timing,), "a", part=args[2]))
+            else:  # encode(spec, scene, audio)
+                response.finish(SceneSegment(scene.index, "s.mp4", 1.0, "s", part=args[2].part))
+
+        threading.Thread(target=serve, daemon=True).start()
+        return response
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_requests_of_one_dispatcher_share_the_pools_slots(shared: bool) -> None:
+    narrators, encoders = CountingPool(0.02), CountingPool(0.03)
+    slots = scene_executor.PoolSlots(narrations=2, encodes=1) if shared else None
+
+    def request() -> None:
+        executor = scene_executor.ServeSceneExecutor(
+            narrators, encoders, stop=threading.Event(), narration_slots=2, slots=slots
+        )
+        executor.run(_script(), RenderSpec(640, 360), lambda audio, segment: None)
+
+    threads = [threading.Thread(target=request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    if shared:
+        # Three requests at once, and still no more calls than the pools can take.
+        assert (narrators.most, encoders.most) == (2, 1)
+    else:
+        # Each request alone holds its narrations to the capacity; together they exceed it,
+        # and encodes are sent as soon as their audio exists.
+        assert narrators.most > 2 and encoders.most > 1
+
+
+def test_pool_slots_need_one_slot_each() -> None:
+    with pytest.raises(ValueError, match="at least one slot"):
+        scene_executor.PoolSlots(narrations=2, encodes=0)

@@ -24,8 +24,9 @@ the router.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
 
 from ray.serve.exceptions import RequestCancelledError
@@ -144,6 +145,17 @@ class ServeSceneExecutor:
                 if self._stop.is_set():
                     raise StageFailed("generating_video", "stopped", retryable=True)
 
+        @contextmanager
+        def held(gate: threading.BoundedSemaphore | None) -> Iterator[None]:
+            if gate is None:  # no limit on this pool
+                yield
+                return
+            acquire(gate)
+            try:
+                yield
+            finally:
+                gate.release()
+
         def one(piece: Piece, turn: int) -> tuple[SceneAudio, SceneSegment]:
             scene, part = piece
             with bind_context(context):
@@ -164,14 +176,8 @@ class ServeSceneExecutor:
                     audio: SceneAudio = call(narrating)
                 finally:
                     gates.narrate.release()
-                if gates.encode is None:
+                with held(gates.encode):
                     segment: SceneSegment = call(self._encoders.encode.remote(spec, scene, audio))
-                    return audio, segment
-                acquire(gates.encode)
-                try:
-                    segment = call(self._encoders.encode.remote(spec, scene, audio))
-                finally:
-                    gates.encode.release()
                 return audio, segment
 
         with ThreadPoolExecutor(max_workers=max(1, len(order)), thread_name_prefix="scene") as pool:

@@ -42,8 +42,20 @@ class _Response:
         self._done.set()
 
 
+class _BothPools:
+    """A fake that stands for the Narrator and the SegmentEncoder handle alike."""
+
+    @property
+    def narrate(self) -> Any:
+        return self
+
+    @property
+    def encode(self) -> Any:
+        return self
+
+
 @dataclass
-class LifoPool:
+class LifoPool(_BothPools):
     """``workers`` replicas that take the newest queued call first, as a router that does
     not keep the order of queued calls may."""
 
@@ -57,14 +69,6 @@ class LifoPool:
     def __post_init__(self) -> None:
         for _ in range(self.workers):
             threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def narrate(self) -> LifoPool:
-        return self
-
-    @property
-    def encode(self) -> LifoPool:
-        return self
 
     def remote(self, *args: Any) -> _Response:
         response = _Response()
@@ -190,21 +194,13 @@ def _long_script() -> Script:
 
 
 @dataclass
-class CountingPool:
+class CountingPool(_BothPools):
     """A pool that serves every call at once and records the most calls in flight at a time."""
 
     seconds: float
     busy: int = 0
     most: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def narrate(self) -> CountingPool:
-        return self
-
-    @property
-    def encode(self) -> CountingPool:
-        return self
 
     def remote(self, *args: Any) -> _Response:
         response = _Response()

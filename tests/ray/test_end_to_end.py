@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import av
 import pytest
+import ray
 
+from actors.service_runtime import SERVE_CADENCE
 from tests.ray.conftest import Service
 from vividly_ray.domain.models import Grade, VideoRequest
 from vividly_ray.domain.status import PIPELINE, RequestStatus
@@ -17,6 +20,16 @@ pytestmark = pytest.mark.ray
 REQUEST = VideoRequest(
     question="How do magnets work?", grade=Grade(4), minutes=1, organization_id="local"
 )
+
+
+@ray.remote(num_cpus=0)
+def _serve_cadence_seen_by_a_worker() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in SERVE_CADENCE}
+
+
+def test_the_workers_of_a_ray_started_here_run_serve_at_its_cadence(service: Service) -> None:
+    # The Serve controller and the replicas are Ray workers: they inherit what a task sees.
+    assert ray.get(_serve_cadence_seen_by_a_worker.remote()) == SERVE_CADENCE
 
 
 def test_one_minute_video_end_to_end(service: Service, tmp_path: Path) -> None:

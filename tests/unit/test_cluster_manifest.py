@@ -47,6 +47,14 @@ THIRD_PARTY_VARIABLES = {
     ),
     "STORAGE_EMULATOR_HOST": ("google-cloud-storage: an emulator", "README.md"),
     "PUBSUB_EMULATOR_HOST": ("google-cloud-pubsub: an emulator", "README.md"),
+    "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": (
+        "Ray Serve: its controller's loop",
+        "docs/performance.md",
+    ),
+    "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": (
+        "Ray Serve: each replica's metrics export",
+        "docs/performance.md",
+    ),
 }
 
 
@@ -554,6 +562,13 @@ def test_the_environment_satisfies_what_production_requires() -> None:
     assert not settings.auth_disabled
     for name in CLOUD_REQUIRED:  # the check is not vacuous: each one is needed
         assert requirement_problems({k: v for k, v in env.items() if k != name}), name
+
+
+def test_the_pods_run_serve_at_the_cadence_a_laptop_stack_sets() -> None:
+    from actors.service_runtime import SERVE_CADENCE
+
+    data = _configmap()["data"]
+    assert {name: str(data.get(name)) for name in SERVE_CADENCE} == SERVE_CADENCE
 
 
 def test_every_configured_variable_is_one_the_code_reads() -> None:

@@ -13,6 +13,7 @@ from vividly_ray.domain.errors import BlobNotFound
 from vividly_ray.domain.models import (
     DELIVERED_FILES,
     AssembledVideo,
+    EncodedNarration,
     ErrorInfo,
     Grade,
     Passage,
@@ -112,6 +113,8 @@ class FakeAssembler:
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],
         spec: RenderSpec,
         out_dir: Path,
+        *,
+        narration: EncodedNarration | None = None,
     ) -> AssembledVideo:
         names = ("video.mp4", "captions.vtt", "captions.srt", "thumbnail.jpg")
         for name in names:

@@ -450,6 +450,7 @@ def build_pipeline(
     may hand in adapters it keeps for many requests, so they are built once)."""
     from vividly_ray.media.assemble import VideoAssembler
     from vividly_ray.media.hls import BlobHlsPublisher
+    from vividly_ray.media.narration_track import ProgressiveNarration
     from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
     from vividly_ray.script.pacing import EstimatedPacing
 
@@ -467,5 +468,6 @@ def build_pipeline(
         pacing=EstimatedPacing(),
         prices=PriceTable.from_json(settings.prices),
         stream=BlobHlsPublisher(blobs, Path(settings.work_dir) / "stream"),
+        narration=ProgressiveNarration(blobs, Path(settings.work_dir) / "narration"),
     )
     return VideoPipeline(ports, listener)

@@ -17,6 +17,7 @@ from vividly_ray.domain.errors import Conflict, LeaseLost, StageFailed
 from vividly_ray.domain.models import (
     DELIVERED_FILES,
     AssembledVideo,
+    EncodedNarration,
     Grade,
     Passage,
     RenderSpec,
@@ -141,6 +142,8 @@ class FakeAssembler:
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],
         spec: RenderSpec,
         out_dir: Path,
+        *,
+        narration: EncodedNarration | None = None,
     ) -> AssembledVideo:
         for name in MEDIA_FILES:
             (out_dir / name).write_bytes(f"{name} of {script.title}".encode())

@@ -380,6 +380,18 @@ def delivered_key(request_id: str, name: str) -> str:
 
 
 @dataclass(frozen=True)
+class EncodedNarration:
+    """The narration track already encoded to AAC (an M4A file in the assembler's node's
+    scratch), made while the scenes rendered, and the pieces it holds, in timeline order:
+    each piece's narration blob and content key and the slot (its segment's length) it fills.
+    The assembler uses it only for exactly those pieces."""
+
+    path: Path
+    pieces: tuple[tuple[str, str, float], ...]  # (wav key, content key, slot seconds)
+    cpu_seconds: float = 0.0  # the encode and the reading and fitting of the pieces
+
+
+@dataclass(frozen=True)
 class AssembledVideo:
     """The assembler's local output files (in its scratch folder) and the manifest's figures."""
 

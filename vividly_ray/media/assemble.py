@@ -1,7 +1,8 @@
 """VideoAssembler: scene segments in, the delivered MP4 with captions, chapters and thumbnail out.
 
 The video is joined by stream copy (no re-encode, so the cost does not grow with the picture
-size), the narration is joined as PCM and encoded to AAC exactly once, and every scene's place
+size), the narration is joined as PCM and encoded to AAC exactly once (here, or while the
+scenes rendered by ``media.narration_track``, whose track is then copied), and every scene's place
 on the timeline comes from its segment's measured duration, so captions, chapters and sound
 all line up with the picture. A scene the pools cut into parts arrives as several pieces,
 joined in order like scenes; its pieces make one chapter.
@@ -27,6 +28,7 @@ from vividly_ray.domain.errors import BlobNotFound, StageFailed, VividlyError
 from vividly_ray.domain.models import (
     AssembledVideo,
     Chapter,
+    EncodedNarration,
     RenderSpec,
     SceneAudio,
     SceneSegment,
@@ -93,13 +95,20 @@ class VideoAssembler:
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],
         spec: RenderSpec,
         out_dir: Path,
+        *,
+        narration: EncodedNarration | None = None,
     ) -> AssembledVideo:
+        """``narration``: the track encoded as the pieces finished; used only when it holds
+        exactly these pieces (its encode's CPU is counted here, as the assembly's work)."""
+        if narration is not None and not _narrates(narration, scenes):
+            log.warning("the narration encoded ahead is of other pieces; encoding it again")
+            narration = None
         with cpu_meter() as measured:
             try:
                 key = self.entry_key(script, scenes, spec)
                 video = self._cached(key, out_dir) if self.reuse else None
                 if video is None:
-                    video = self._assemble(script, scenes, spec, out_dir)
+                    video = self._assemble(script, scenes, spec, out_dir, narration)
                     if self.reuse:
                         self._store_quietly(key, video, scenes)
             except OSError as exc:
@@ -109,7 +118,8 @@ class VideoAssembler:
                 # full; the video is only moved into place once whole, so nothing half made
                 # is left to deliver. Another attempt starts over.
                 raise no_space_failure(STAGE, "assembling the video", exc) from exc
-        return dataclasses.replace(video, cpu_seconds=measured.seconds)
+        ahead = narration.cpu_seconds if narration is not None else 0.0
+        return dataclasses.replace(video, cpu_seconds=measured.seconds + ahead)
 
     def entry_key(
         self,
@@ -194,6 +204,7 @@ class VideoAssembler:
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],
         spec: RenderSpec,
         out_dir: Path,
+        encoded: EncodedNarration | None = None,
     ) -> AssembledVideo:
         if not scenes:
             raise StageFailed(STAGE, "there are no scene segments to assemble")
@@ -218,17 +229,13 @@ class VideoAssembler:
         scratch = Path(tempfile.mkdtemp(prefix="assemble-", dir=self.work_dir))
         video_path = out_dir / "video.mp4"
         try:
-            wavs, videos = [], []
-            for number, (audio, segment) in enumerate(scenes):
+            videos = []
+            for number, (_, segment) in enumerate(scenes):
                 # Local names keep the blob's own name, so an ffmpeg error still names it.
-                wav_name = f"{number:03d}-{Path(audio.wav_key).name}"
                 video_name = f"{number:03d}-{Path(segment.video_key).name}"
-                wavs.append(self.blobs.get_file(audio.wav_key, scratch / wav_name))
                 videos.append(self.blobs.get_file(segment.video_key, scratch / video_name))
-            wavs = _one_format(wavs, scratch)
-            narration = scratch / "narration.wav"
-            join_narration(
-                [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration
+            narration = (
+                encoded.path if encoded is not None else self._join_narration(scenes, scratch)
             )
             segments_script = scratch / "segments.ffconcat"
             segments_script.write_text(
@@ -242,6 +249,7 @@ class VideoAssembler:
             inputs = MuxInputs(
                 segments_script=segments_script,
                 narration_wav=narration,
+                narration_encoded=encoded is not None,
                 chapters_metadata=metadata,
                 subtitles_srt=srt_path if self.subtitles and cues else None,
                 title=script.title,
@@ -266,6 +274,29 @@ class VideoAssembler:
             duration=picture.duration,
             chapters=chapters,
         )
+
+    def _join_narration(
+        self, scenes: Sequence[tuple[SceneAudio, SceneSegment]], scratch: Path
+    ) -> Path:
+        """Every piece's WAV, fitted to its segment, as one PCM track in ``scratch``."""
+        wavs = []
+        for number, (audio, _) in enumerate(scenes):
+            wav_name = f"{number:03d}-{Path(audio.wav_key).name}"
+            wavs.append(self.blobs.get_file(audio.wav_key, scratch / wav_name))
+        wavs = _one_format(wavs, scratch)
+        narration = scratch / "narration.wav"
+        join_narration(
+            [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration
+        )
+        return narration
+
+
+def _narrates(
+    narration: EncodedNarration, scenes: Sequence[tuple[SceneAudio, SceneSegment]]
+) -> bool:
+    """Whether the encoded track holds exactly these pieces, in this order and these slots."""
+    pieces = tuple((a.wav_key, a.content_key, s.duration) for a, s in scenes)
+    return narration.pieces == pieces and narration.path.is_file()
 
 
 def _one_format(wavs: list[Path], scratch: Path) -> list[Path]:

@@ -143,20 +143,28 @@ class MuxInputs:
     chapters_metadata: Path
     subtitles_srt: Path | None = None
     title: str = ""
+    # The narration is already AAC (an M4A from ``narration_encode_args``): copied, not encoded.
+    narration_encoded: bool = False
+
+
+# The narration's AAC settings, in the delivered MP4 and in the progressive encode alike, so
+# both make the same packets from the same samples.
+_NARRATION_AAC = ["-c:a", "aac", "-aac_coder", AUDIO_CODER, "-b:a", AUDIO_BITRATE, "-ac", "1"]
+# ffmpeg's raw PCM format for each sample width (bytes), as WAV stores them.
+_PCM_FORMATS = {1: "u8", 2: "s16le", 3: "s24le", 4: "s32le"}
 
 
 def assemble_args(inputs: MuxInputs, out: Path) -> list[str]:
-    """Join segments by stream copy, encode the narration once to AAC, add chapters/subtitles."""
+    """Join segments by stream copy, encode the narration once to AAC (or copy it, when it was
+    encoded as the scenes finished), add chapters and subtitles."""
     args = [
         "-f", "concat", "-safe", "0", "-i", str(inputs.segments_script),
         "-i", str(inputs.narration_wav),
         "-f", "ffmetadata", "-i", str(inputs.chapters_metadata),
     ]  # fmt: skip
     maps = ["-map", "0:v:0", "-map", "1:a:0"]
-    codecs = [
-        "-c:v", "copy",
-        "-c:a", "aac", "-aac_coder", AUDIO_CODER, "-b:a", AUDIO_BITRATE, "-ac", "1",
-    ]  # fmt: skip
+    audio = ["-c:a", "copy"] if inputs.narration_encoded else _NARRATION_AAC
+    codecs = ["-c:v", "copy", *audio]
     if inputs.subtitles_srt is not None:
         args += ["-f", "srt", "-i", str(inputs.subtitles_srt)]
         maps += ["-map", "3:s:0"]
@@ -175,6 +183,18 @@ def assemble_args(inputs: MuxInputs, out: Path) -> list[str]:
         # overflows, the track is dropped and its "chap" references point at nothing.
         "-movie_timescale", str(MOVIE_TIMESCALE),
         "-movflags", "+faststart",
+        "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def narration_encode_args(rate: int, channels: int, width: int, out: Path) -> list[str]:
+    """Encode raw PCM read from standard input (as a WAV of that format holds it) to AAC in an
+    M4A, with the delivered MP4's settings; the M4A keeps the encoder's priming in its edit
+    list, so the track copied into the MP4 starts where a direct encode would."""
+    return [
+        "-f", _PCM_FORMATS[width], "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0",
+        *_NARRATION_AAC,
+        "-map_metadata", "-1",
         "-f", "mp4", str(out),
     ]  # fmt: skip
 

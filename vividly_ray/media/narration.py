@@ -45,6 +45,37 @@ def wav_format(path: Path) -> PcmFormat:
     return _read(path, header_only=True)[0]
 
 
+def read_wav(path: Path) -> tuple[PcmFormat, bytes]:
+    """A PCM WAV's format and samples (a ``StageFailed`` when it cannot be read)."""
+    return _read(path)
+
+
+class SlotFitter:
+    """Fits WAVs laid back to back into their slots on one timeline, in order.
+
+    Each slot's end is placed on the cumulative timeline and rounded to samples there, so the
+    rounding never accumulates. Both the joined PCM track and the progressive encoder use it,
+    so they lay out the same samples.
+    """
+
+    def __init__(self, fmt: PcmFormat) -> None:
+        self.fmt = fmt
+        self._elapsed = 0.0
+        self.written = 0  # frames laid out so far
+
+    def fit(self, pcm: bytes, slot: float) -> bytes:
+        """``pcm`` trimmed or padded with silence to end where its slot ends."""
+        fmt = self.fmt
+        self._elapsed += slot
+        frames = round(self._elapsed * fmt.rate) - self.written
+        fitted = pcm[: frames * fmt.frame_bytes]
+        # 8-bit WAV is unsigned (silence is 128); wider samples are signed (silence is 0).
+        silence = b"\x80" if fmt.width == 1 else b"\x00"
+        fitted += silence * (frames * fmt.frame_bytes - len(fitted))
+        self.written += frames
+        return fitted
+
+
 def join_narration(parts: Sequence[tuple[Path, float]], out: Path) -> float:
     """Write the WAVs back to back, each fitted to its slot length; returns the total seconds."""
     if not parts:
@@ -52,8 +83,7 @@ def join_narration(parts: Sequence[tuple[Path, float]], out: Path) -> float:
     # The first file's format is read before the output is opened, so a broken first file
     # fails cleanly instead of leaving a header-less WAV writer to complain on close.
     fmt, _ = _read(parts[0][0], header_only=True)
-    elapsed = 0.0
-    written = 0
+    fitter = SlotFitter(fmt)
     with wave.open(str(out), "wb") as sink:
         sink.setnchannels(fmt.channels)
         sink.setsampwidth(fmt.width)
@@ -64,12 +94,5 @@ def join_narration(parts: Sequence[tuple[Path, float]], out: Path) -> float:
                 raise StageFailed(
                     STAGE, f"narration {path.name} is {part_fmt}, unlike the first scene's {fmt}"
                 )
-            elapsed += slot
-            frames = round(elapsed * fmt.rate) - written
-            fitted = pcm[: frames * fmt.frame_bytes]
-            # 8-bit WAV is unsigned (silence is 128); wider samples are signed (silence is 0).
-            silence = b"\x80" if fmt.width == 1 else b"\x00"
-            fitted += silence * (frames * fmt.frame_bytes - len(fitted))
-            sink.writeframes(fitted)
-            written += frames
-    return written / fmt.rate
+            sink.writeframes(fitter.fit(pcm, slot))
+    return fitter.written / fmt.rate

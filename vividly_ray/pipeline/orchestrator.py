@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -54,6 +55,8 @@ from vividly_ray.pipeline.grounding import require_material, retrieval_limit
 from vividly_ray.pipeline.manifest import build_manifest
 from vividly_ray.pipeline.ports import (
     Assembler,
+    NarrationEncoder,
+    NarrationTrack,
     PipelineListener,
     QuestionAssessor,
     Retriever,
@@ -73,6 +76,8 @@ log = logging.getLogger("vividly.pipeline")
 MAX_CLARIFICATION_ROUNDS = 3
 # How long a finished render waits for the stream to catch up before it delivers the MP4.
 STREAM_CATCH_UP_S = 60.0
+# How long assembly waits for the narration encoded ahead before it encodes it itself.
+NARRATION_CATCH_UP_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class PipelinePorts:
     prices: PriceTable = PriceTable()
     # Publishes finished scenes as a growing HLS stream; None delivers the MP4 only.
     stream: StreamPublisher | None = None
+    # Encodes the narration as the pieces finish; None: the assembler encodes it at the end.
+    narration: NarrationEncoder | None = None
 
 
 class VideoPipeline:
@@ -110,6 +117,7 @@ class VideoPipeline:
         reached = PIPELINE.index(resume_from) if resume_from in PIPELINE else 0
         stage = RequestStatus.PENDING
         feed: _StreamFeed | None = None
+        track: NarrationTrack | None = None
         self._ports.scratch.mkdir(parents=True, exist_ok=True)
         out_dir = Path(
             tempfile.mkdtemp(prefix=f"request-{request_id[:8]}-", dir=self._ports.scratch)
@@ -145,10 +153,16 @@ class VideoPipeline:
             spec = render_spec(request)
             if self._ports.stream is not None:
                 feed = _StreamFeed(self._ports.stream, self._ports.tracker, request_id, script)
-            scenes = self._render_scenes(request_id, script, spec, feed)
+            if self._ports.narration is not None:
+                track = self._ports.narration.start()
+            in_order = _InOrder(script, _fan_out(feed, track))
+            scenes = self._render_scenes(request_id, script, spec, in_order)
 
             stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline, reached)
-            video = self._ports.assembler.assemble(script, scenes, spec, out_dir)
+            narration = track.finish(NARRATION_CATCH_UP_S) if track is not None else None
+            video = self._ports.assembler.assemble(
+                script, scenes, spec, out_dir, narration=narration
+            )
             if feed is not None:
                 # The stream's last scenes are published while the video is assembled.
                 feed.finish(STREAM_CATCH_UP_S)
@@ -206,6 +220,8 @@ class VideoPipeline:
         finally:
             if feed is not None:
                 feed.abandon()
+            if track is not None:
+                track.abandon()
             shutil.rmtree(out_dir, ignore_errors=True)
 
         return VideoResult(
@@ -302,7 +318,7 @@ class VideoPipeline:
         raise clarification
 
     def _render_scenes(
-        self, request_id: str, script: Script, spec: RenderSpec, feed: _StreamFeed | None
+        self, request_id: str, script: Script, spec: RenderSpec, in_order: _InOrder
     ) -> list[tuple[SceneAudio, SceneSegment]]:
         total = len(script.scenes)
         done = 0
@@ -313,8 +329,7 @@ class VideoPipeline:
 
         def on_scene_done(audio: SceneAudio, segment: SceneSegment) -> None:
             nonlocal done, last_report
-            if feed is not None:
-                feed.add(audio, segment)
+            in_order.add(audio, segment)
             # The piece's blobs are recorded with the request, so erasing it can find them.
             unreported.extend((audio.wav_key, segment.video_key))
             part = segment.part
@@ -362,15 +377,64 @@ def _reused_scenes(scenes: list[tuple[SceneAudio, SceneSegment]]) -> int:
     return sum(reused.values())
 
 
-class _StreamFeed:
-    """Publishes finished pieces to the progressive stream in timeline order, on its own thread.
+Ordered = Callable[[float, SceneAudio, SceneSegment], None]
 
-    A piece (a whole scene, or one part of a scene cut into parts) is published once every
-    piece before it on the timeline is done, so the playlist only ever grows at its end. Each
-    publication is recorded as a scene event (``stream_parts``, ``stream_scenes``: the scenes
-    whose every piece is playable, and its blob keys, so erasure finds them). Publishing never
-    fails the request: an error is logged and the stream stops growing, while the MP4 is still
-    delivered.
+
+def _fan_out(feed: _StreamFeed | None, track: NarrationTrack | None) -> Ordered:
+    """Each piece, in timeline order, to the stream and to the narration track."""
+
+    def deliver(start: float, audio: SceneAudio, segment: SceneSegment) -> None:
+        if feed is not None:
+            feed.put(start, audio, segment)
+        if track is not None:
+            track.add(audio, segment)
+
+    return deliver
+
+
+class _InOrder:
+    """Finished pieces, arriving in completion order, handed on in timeline order.
+
+    A piece (a whole scene, or one part of a scene cut into parts) goes on once every piece
+    before it on the timeline is done, with its start on the timeline (where the delivered MP4
+    puts it), so what follows the pieces (the stream, the narration) only ever grows at its end.
+    """
+
+    def __init__(self, script: Script, deliver: Ordered) -> None:
+        self._deliver = deliver
+        self._order = [scene.index for scene in script.scenes]
+        # Finished pieces not yet handed on, by (scene index, first sentence).
+        self._waiting: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
+        self._next = 0  # the position in ``_order`` of the scene to hand on next
+        self._next_sentence = 0  # and the sentence its next piece starts with
+        self._start = 0.0
+
+    def add(self, audio: SceneAudio, segment: SceneSegment) -> None:
+        """A finished piece; it and any pieces it was holding back go on in order."""
+        first = 0 if segment.part is None else segment.part.first
+        self._waiting[(segment.scene_index, first)] = (audio, segment)
+        while self._next < len(self._order):
+            found = self._waiting.pop((self._order[self._next], self._next_sentence), None)
+            if found is None:
+                break
+            audio, segment = found
+            self._deliver(self._start, audio, segment)
+            self._start += segment.duration
+            part = segment.part
+            if part is None or part.closes:
+                self._next += 1
+                self._next_sentence = 0
+            else:
+                self._next_sentence = part.first + part.count
+
+
+class _StreamFeed:
+    """Publishes finished pieces to the progressive stream, in timeline order, on its own thread.
+
+    Each publication is recorded as a scene event (``stream_parts``, ``stream_scenes``: the
+    scenes whose every piece is playable, and its blob keys, so erasure finds them). Publishing
+    never fails the request: an error is logged and the stream stops growing, while the MP4 is
+    still delivered.
     """
 
     def __init__(
@@ -379,13 +443,8 @@ class _StreamFeed:
         self._publisher = publisher
         self._tracker = tracker
         self._request_id = request_id
-        self._order = [scene.index for scene in script.scenes]
-        # Finished pieces not yet published, by (scene index, first sentence).
-        self._waiting: dict[tuple[int, int], tuple[SceneAudio, SceneSegment]] = {}
-        self._next = 0  # the position in ``_order`` of the scene to publish next
-        self._next_sentence = 0  # and the sentence its next piece starts with
+        self._total = len(script.scenes)
         self._scenes = 0  # scenes published whole
-        self._start = 0.0
         self._parts: list[StreamPart] = []
         self._stopped = threading.Event()
         # CPU seconds the publisher reported for the parts so far (their ffmpeg runs).
@@ -394,24 +453,9 @@ class _StreamFeed:
         self._thread = threading.Thread(target=self._publish_all, name="stream", daemon=True)
         self._thread.start()
 
-    def add(self, audio: SceneAudio, segment: SceneSegment) -> None:
-        """A finished piece; it and any pieces it was holding back go out in order."""
-        first = 0 if segment.part is None else segment.part.first
-        self._waiting[(segment.scene_index, first)] = (audio, segment)
-        while self._next < len(self._order):
-            found = self._waiting.pop((self._order[self._next], self._next_sentence), None)
-            if found is None:
-                break
-            audio, segment = found
-            # The piece's place on the timeline is where the delivered MP4 puts it too.
-            self._work.put((self._start, audio, segment))
-            self._start += segment.duration
-            part = segment.part
-            if part is None or part.closes:
-                self._next += 1
-                self._next_sentence = 0
-            else:
-                self._next_sentence = part.first + part.count
+    def put(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
+        """The next piece on the timeline, starting at ``start`` seconds."""
+        self._work.put((start, audio, segment))
 
     def finish(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) for every queued scene to be published."""
@@ -444,7 +488,7 @@ class _StreamFeed:
         self._parts.append(part)
         if segment.part is None or segment.part.closes:
             self._scenes += 1
-        total, published = len(self._order), self._scenes
+        total, published = self._total, self._scenes
         key = self._publisher.publish_playlist(
             self._request_id, self._parts, complete=published == total
         )

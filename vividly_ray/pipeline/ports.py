@@ -14,6 +14,7 @@ from vividly_ray.domain.assessment import Assessment
 from vividly_ray.domain.blobs import BlobInfo, BlobStore
 from vividly_ray.domain.models import (
     AssembledVideo,
+    EncodedNarration,
     ErrorInfo,
     Grade,
     RenderSpec,
@@ -112,7 +113,11 @@ class SceneExecutor(Protocol):
 
 
 class Assembler(Protocol):
-    """Joins scene segments into the delivered video with captions, chapters and a thumbnail."""
+    """Joins scene segments into the delivered video with captions, chapters and a thumbnail.
+
+    ``narration``, when given, is the track already encoded from exactly these pieces; an
+    assembler that cannot use it (other pieces, a file gone) encodes the narration itself.
+    """
 
     def assemble(
         self,
@@ -120,7 +125,32 @@ class Assembler(Protocol):
         scenes: Sequence[tuple[SceneAudio, SceneSegment]],
         spec: RenderSpec,
         out_dir: Path,
+        *,
+        narration: EncodedNarration | None = None,
     ) -> AssembledVideo: ...
+
+
+class NarrationTrack(Protocol):
+    """One request's narration, encoded as its pieces finish.
+
+    ``add`` takes the pieces in timeline order and never blocks on the encode; ``finish``
+    waits (at most ``timeout`` seconds) for the encode and returns it, or None when there is
+    nothing to use (no piece needed encoding, or the encode failed: the assembler then encodes
+    the narration itself). ``abandon`` stops any encode and removes its files; it is always
+    called once the request is done with the track.
+    """
+
+    def add(self, audio: SceneAudio, segment: SceneSegment) -> None: ...
+
+    def finish(self, timeout: float) -> EncodedNarration | None: ...
+
+    def abandon(self) -> None: ...
+
+
+class NarrationEncoder(Protocol):
+    """Starts a progressive narration track for a request."""
+
+    def start(self) -> NarrationTrack: ...
 
 
 class StatusTracker(Protocol):

@@ -36,7 +36,7 @@ import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -323,25 +323,67 @@ class StackMemory:
     rss: int
 
 
-def _process_memory(pid: int, page: int) -> tuple[int, int] | None:
-    """(PSS, RSS) in bytes from ``smaps_rollup``; RSS stands in for PSS where it cannot be
-    read (another user's process, a kernel without it). None: the process is gone."""
+def _rss(pid: int, page: int) -> int | None:
+    """Resident bytes from ``statm`` (cheap); None: the process is gone."""
     try:
-        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _pss(pid: int) -> int | None:
+    """Proportional bytes from ``smaps_rollup`` (the kernel walks every mapping: about 3 ms
+    for a Ray worker); None where it cannot be read (another user's process, an old kernel)."""
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024, rss
+                return int(line.split()[1]) * 1024
     except (OSError, IndexError, ValueError):
         pass
-    return rss, rss
+    return None
 
 
-def stack_memory(root: int | None = None) -> StackMemory:
+def _process_memory(pid: int, page: int) -> tuple[int, int] | None:
+    """(PSS, RSS) in bytes; RSS stands in for PSS where it cannot be read. None: the process
+    is gone."""
+    rss = _rss(pid, page)
+    if rss is None:
+        return None
+    pss = _pss(pid)
+    return (rss if pss is None else pss), rss
+
+
+@dataclass
+class PssReadings:
+    """Each process's last ``smaps_rollup`` reading and its RSS then, so a sampler re-reads a
+    process only when its resident memory moved by more than ``moved`` bytes (or a fiftieth);
+    in between its PSS is taken as that reading plus the RSS change since (a process's own
+    pages count fully in both). Reading every process's smaps_rollup once a second took
+    about 50 ms of CPU per sample from the run being measured; most of the stack's processes
+    (Ray's own, idle replicas) hold still."""
+
+    moved: int = 8 * 2**20
+    last: dict[int, tuple[int, int]] = field(default_factory=dict)  # pid -> (pss, rss)
+
+    def memory(self, pid: int, page: int) -> tuple[int, int] | None:
+        rss = _rss(pid, page)
+        if rss is None:
+            self.last.pop(pid, None)
+            return None
+        known = self.last.get(pid)
+        if known is not None and abs(rss - known[1]) <= max(self.moved, rss // 50):
+            return max(0, known[0] + rss - known[1]), rss
+        pss = _pss(pid)
+        if pss is None:
+            return rss, rss
+        self.last[pid] = (pss, rss)
+        return pss, rss
+
+
+def stack_memory(root: int | None = None, readings: PssReadings | None = None) -> StackMemory:
     """Memory of this process (or ``root``) and every process under it (Ray's GCS, raylet,
-    replicas and workers when Ray was started here)."""
+    replicas and workers when Ray was started here); ``readings``, when given, re-reads only
+    the processes whose memory moved since its last sample."""
     tree = _children()
     page = os.sysconf("SC_PAGE_SIZE")
     pss = rss = 0
@@ -349,7 +391,7 @@ def stack_memory(root: int | None = None) -> StackMemory:
     while todo:
         pid = todo.pop()
         todo.extend(tree.get(pid, []))
-        found = _process_memory(pid, page)
+        found = readings.memory(pid, page) if readings else _process_memory(pid, page)
         if found is not None:
             pss += found[0]
             rss += found[1]
@@ -365,18 +407,19 @@ class MemorySampler:
     """Samples the stack's memory on a thread; ``peak`` is the largest PSS sum seen and
     ``peak_rss`` the largest RSS sum."""
 
-    # Once a second: reading every process's smaps_rollup costs about 25 ms of CPU, which
-    # would otherwise be a tenth of a core taken from the run it measures.
+    # Once a second, re-reading only the processes whose memory moved (``PssReadings``), so
+    # the sampler takes little from the run it measures.
     def __init__(self, every_s: float = 1.0) -> None:
         self.peak = 0
         self.peak_rss = 0
         self._every = every_s
+        self._readings = PssReadings()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            now = stack_memory()
+            now = stack_memory(readings=self._readings)
             self.peak = max(self.peak, now.pss)
             self.peak_rss = max(self.peak_rss, now.rss)
             self._stop.wait(self._every)

@@ -182,6 +182,39 @@ def test_stack_memory_counts_shared_pages_once_in_pss() -> None:
     assert pipeline.stack_memory(2**22 + 12345) == pipeline.StackMemory(0, 0)  # no such process
 
 
+def test_a_sampler_rereads_a_process_only_when_its_memory_moved() -> None:
+    import subprocess
+    import sys
+
+    # The pages are written (a zero-filled buffer would not be resident).
+    code = (
+        "import sys; sys.stdin.readline(); b = b'x' * (96 * 2**20); print(1, flush=True); "
+        "sys.stdin.readline()"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    page = os.sysconf("SC_PAGE_SIZE")
+    readings = pipeline.PssReadings()
+    try:
+        first = readings.memory(child.pid, page)
+        assert first is not None and child.pid in readings.last
+        # Nothing moved: the same figure, from the last reading.
+        readings.last[child.pid] = (first[0] + 12345, readings.last[child.pid][1])
+        assert readings.memory(child.pid, page) == (first[0] + 12345, first[1])
+        child.stdin.write("grow\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        grown = readings.memory(child.pid, page)
+        assert grown is not None
+        # 96 MB more is past the threshold: re-read, so the stale figure above is gone.
+        assert grown[0] - first[0] > 80 * 2**20
+        assert readings.last[child.pid] == grown
+    finally:
+        child.communicate("")
+    assert readings.memory(child.pid, page) is None and child.pid not in readings.last
+
+
 def test_task_records_are_plain_json() -> None:
     task = Task("encode", 3, "SegmentEncoder a:9", 1.0, 2.0)
     assert json.loads(json.dumps(task.__dict__))["worker"] == "SegmentEncoder a:9"

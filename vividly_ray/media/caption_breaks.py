@@ -10,6 +10,7 @@ two lines of at most ``MAX_LINE_CHARS``, broken at the best-scoring place of sim
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 MAX_LINE_CHARS = 42
@@ -52,6 +53,9 @@ def ends_sentence(word: str) -> bool:
     return word.rstrip(_CLOSERS).endswith(_SENTENCE_ENDS)
 
 
+# The cue search asks about the same pair of words for every cue and line layout that breaks
+# there (a dozen times each); the answer depends on the two words alone.
+@functools.lru_cache(maxsize=4096)
 def break_cost(before: str, after: str) -> float:
     """How badly a break between ``before`` and ``after`` splits a phrase."""
     trimmed = before.rstrip(_CLOSERS)

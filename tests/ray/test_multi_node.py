@@ -287,6 +287,22 @@ def freeze_mid_call(
     return []
 
 
+def start_head(cluster_type: Any, head_node_args: dict[str, Any], marker: str) -> Any:
+    """The cluster with its head node. A head whose raylet does not register with its GCS
+    within Ray's 30 s (a machine starved for a while) leaves its processes running with no
+    handle to stop them: they are killed, and the head is started once more (once)."""
+    for attempt in (1, 2):
+        try:
+            return cluster_type(initialize_head=True, head_node_args=head_node_args)
+        except Exception as exc:
+            # Whatever it started goes, so no process outlives the tests when this raises.
+            kill_node_processes(cluster_processes(marker), marker)
+            if attempt == 2 or "timed out during startup" not in str(exc):
+                raise
+            logging.getLogger(__name__).warning("the head did not start (%s); again", exc)
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def multinode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiNode]:
     import ray
@@ -330,19 +346,17 @@ def multinode(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiNode]:
             # Serve, Ray and the nodes stop before the database schema and the emulator go.
             try:
                 started = time.perf_counter()
-                cluster = Cluster(
-                    initialize_head=True,
-                    head_node_args={
-                        "num_cpus": 0,
-                        "env_vars": node_env(homes_by_name["head"], database_url, storage_host),
-                        # The dashboard's head process serves the state API (``list_actors``).
-                        "dashboard_port": free_port(),
-                        "_system_config": {
-                            "health_check_period_ms": 1000,
-                            "health_check_failure_threshold": 3,
-                        },
+                head_node_args = {
+                    "num_cpus": 0,
+                    "env_vars": node_env(homes_by_name["head"], database_url, storage_host),
+                    # The dashboard's head process serves the state API (``list_actors``).
+                    "dashboard_port": free_port(),
+                    "_system_config": {
+                        "health_check_period_ms": 1000,
+                        "health_check_failure_threshold": 3,
                     },
-                )
+                }
+                cluster = start_head(Cluster, head_node_args, str(ray_tmp))
                 homes[cluster.head_node.node_id] = homes_by_name["head"]
                 add_worker("w1")
                 add_worker("w2")
@@ -625,3 +639,37 @@ def test_a_lost_worker_node_mid_request_still_ends_in_one_correct_video(
         "lost_replicas": {name: n for name, n in lost.items() if n},
     }
     print("multi-node figures:", json.dumps(multinode.figures["lost_node"]))
+
+
+def test_a_head_that_times_out_is_started_once_more_and_other_errors_are_not() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class Starved:
+        def __init__(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+            if len(calls) == 1:
+                raise Exception("The current node timed out during startup. This could happen")
+
+    marker = f"/no-such-ray-tmp-{os.getpid()}"
+    assert isinstance(start_head(Starved, {"num_cpus": 0}, marker), Starved)
+    assert len(calls) == 2
+
+    class Broken:
+        def __init__(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+            raise ValueError("bad head_node_args")
+
+    calls.clear()
+    with pytest.raises(ValueError, match="bad head_node_args"):
+        start_head(Broken, {}, marker)
+    assert len(calls) == 1
+
+    class AlwaysStarved:
+        def __init__(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+            raise Exception("The current node timed out during startup.")
+
+    calls.clear()
+    with pytest.raises(Exception, match="timed out during startup"):
+        start_head(AlwaysStarved, {}, marker)
+    assert len(calls) == 2

@@ -188,8 +188,8 @@ def test_a_sampler_rereads_a_process_only_when_its_memory_moved() -> None:
 
     # The pages are written (a zero-filled buffer would not be resident).
     code = (
-        "import sys; sys.stdin.readline(); b = b'x' * (96 * 2**20); print(1, flush=True); "
-        "sys.stdin.readline()"
+        "import sys; print('ready', flush=True); sys.stdin.readline(); "
+        "b = b'x' * (96 * 2**20); print('grown', flush=True); sys.stdin.readline()"
     )
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
@@ -197,11 +197,14 @@ def test_a_sampler_rereads_a_process_only_when_its_memory_moved() -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     readings = pipeline.PssReadings()
     try:
+        assert child.stdout.readline() == "ready\n"  # started: its memory holds still now
         first = readings.memory(child.pid, page)
         assert first is not None and child.pid in readings.last
-        # Nothing moved: the same figure, from the last reading.
+        # Little moved: the last reading (made stale here) plus the RSS change, not a re-read.
         readings.last[child.pid] = (first[0] + 12345, readings.last[child.pid][1])
-        assert readings.memory(child.pid, page) == (first[0] + 12345, first[1])
+        again = readings.memory(child.pid, page)
+        assert again is not None and abs(again[1] - first[1]) < 8 * 2**20
+        assert again[0] == first[0] + 12345 + again[1] - first[1]
         child.stdin.write("grow\n")
         child.stdin.flush()
         child.stdout.readline()

@@ -40,12 +40,11 @@ from vividly_ray.media.chapters import ffmetadata
 from vividly_ray.media.ffmpeg import (
     MuxInputs,
     assemble_args,
-    resample_args,
     run_ffmpeg,
     segments_concat_script,
 )
 from vividly_ray.media.mp4 import video_track
-from vividly_ray.media.narration import join_narration, wav_format
+from vividly_ray.media.narration import in_format, join_narration, wav_format
 from vividly_ray.media.slides import SlideRenderer
 from vividly_ray.observability.cpu import cpu_meter
 from vividly_ray.pipeline.serialize import script_to_dict
@@ -283,7 +282,7 @@ class VideoAssembler:
         for number, (audio, _) in enumerate(scenes):
             wav_name = f"{number:03d}-{Path(audio.wav_key).name}"
             wavs.append(self.blobs.get_file(audio.wav_key, scratch / wav_name))
-        wavs = _one_format(wavs, scratch)
+        wavs = _one_format(wavs)
         narration = scratch / "narration.wav"
         join_narration(
             [(wav, s.duration) for wav, (_, s) in zip(wavs, scenes, strict=True)], narration
@@ -299,25 +298,10 @@ def _narrates(
     return narration.pieces == pieces and narration.path.is_file()
 
 
-def _one_format(wavs: list[Path], scratch: Path) -> list[Path]:
-    """The scenes' WAVs, each in the first one's format.
-
-    The narration is one PCM track, but a video's scenes need not share a voice: when the
-    speech provider fails part way, the fallback voice speaks the rest, at its own sample rate
-    (Piper's 22.05 kHz beside Cloud TTS's 24 kHz). Those scenes are converted; sentence timings
-    are in seconds, so they still hold.
-    """
+def _one_format(wavs: list[Path]) -> list[Path]:
+    """The pieces' WAVs, each in the first one's format: the narration is one PCM track."""
     target = wav_format(wavs[0])
-    converted = []
-    for wav in wavs:
-        if wav_format(wav) == target:
-            converted.append(wav)
-            continue
-        out = wav.with_name(f"{wav.stem}-{target.rate}hz.wav")
-        args = resample_args(wav, out, target.rate, target.channels, target.width)
-        run_ffmpeg(args, STAGE)
-        converted.append(out)
-    return converted
+    return [in_format(wav, target) for wav in wavs]
 
 
 def _chapters(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vividly_ray.domain.errors import StageFailed
+from vividly_ray.media.ffmpeg import resample_args, run_ffmpeg
 
 STAGE = "processing_video"
 
@@ -43,6 +44,18 @@ def _read(path: Path, *, header_only: bool = False) -> tuple[PcmFormat, bytes]:
 def wav_format(path: Path) -> PcmFormat:
     """The PCM format of a WAV file (a ``StageFailed`` when it cannot be read)."""
     return _read(path, header_only=True)[0]
+
+
+def in_format(wav: Path, target: PcmFormat) -> Path:
+    """``wav`` in the ``target`` format: itself when it already is, else a converted copy
+    beside it. A video's pieces need not share a voice: when the speech provider fails part
+    way, the fallback voice speaks the rest at its own sample rate (Piper's 22.05 kHz beside
+    Cloud TTS's 24 kHz); sentence timings are in seconds, so they still hold."""
+    if wav_format(wav) == target:
+        return wav
+    out = wav.with_name(f"{wav.stem}-{target.rate}hz.wav")
+    run_ffmpeg(resample_args(wav, out, target.rate, target.channels, target.width), STAGE)
+    return out
 
 
 def read_wav(path: Path) -> tuple[PcmFormat, bytes]:

@@ -31,10 +31,8 @@ from vividly_ray.domain.models import EncodedNarration, SceneAudio, SceneSegment
 from vividly_ray.media.ffmpeg import (
     command_line,
     narration_encode_args,
-    resample_args,
-    run_ffmpeg,
 )
-from vividly_ray.media.narration import PcmFormat, SlotFitter, read_wav, wav_format
+from vividly_ray.media.narration import PcmFormat, SlotFitter, in_format, read_wav
 from vividly_ray.observability.cpu import cpu_meter
 
 STAGE = "processing_video"
@@ -182,13 +180,11 @@ class NarrationTrackEncode:
         """The piece's PCM, in the track's format (a fallback voice speaks at its own rate)."""
         assert self._scratch is not None
         local = self._blobs.get_file(audio.wav_key, self._scratch / "piece.wav")
+        converted = local
         try:
-            if target is not None and wav_format(local) != target:
-                converted = local.with_name(f"{local.stem}-{target.rate}hz.wav")
-                args = resample_args(local, converted, target.rate, target.channels, target.width)
-                run_ffmpeg(args, STAGE)
-                local.unlink(missing_ok=True)
-                local = converted
-            return read_wav(local)
+            if target is not None:
+                converted = in_format(local, target)
+            return read_wav(converted)
         finally:
             local.unlink(missing_ok=True)
+            converted.unlink(missing_ok=True)

@@ -122,9 +122,7 @@ def finer(chains: Sequence[Chain], segment_s: float) -> list[Chain]:
         # The measured piece's CPU beyond its fixed costs is shared; each part pays the fixed.
         narrate = max(c.narrate_s - costs.narrate_fixed, 0.0) / parts + costs.narrate_fixed
         encode = max(c.encode_s - costs.encode_fixed, 0.0) / parts + costs.encode_fixed
-        out.extend(
-            Chain(c.scene, narrate, encode, video, c.part * 1000 + n) for n in range(parts)
-        )
+        out.extend(Chain(c.scene, narrate, encode, video, c.part * 1000 + n) for n in range(parts))
     return out
 
 
@@ -218,6 +216,25 @@ def _speedup(curve: Mapping[str, float], low: str, high: str) -> float | None:
 # -- the runs ----------------------------------------------------------------------------------
 
 
+def child_settings(cpus: int, home: Path) -> dict[str, Any]:
+    """The settings of the stack a run on ``cpus`` cores starts.
+
+    The cores are limited by the affinity mask; Ray's logical CPUs only place replicas, and the
+    app's fractional replicas need about 2 of them whatever the cores. The Narrator pool gets
+    one replica per core (and the SegmentEncoder pool one per two narrators, as the app sizes
+    it), so each run has the workers to use its cores; on 2 cores that is the default stack
+    the pipeline benchmark measures. A ``VIVIDLY_NARRATOR_POOL_SIZE`` in the environment wins.
+    """
+    settings: dict[str, Any] = {
+        "home": home,
+        "auth_disabled": True,
+        "ray_num_cpus": max(cpus, 2),
+    }
+    if "VIVIDLY_NARRATOR_POOL_SIZE" not in os.environ:
+        settings["narrator_pool_size"] = cpus
+    return settings
+
+
 def child(cpus: int, minutes: int, resolution: str, question: str, grade: str) -> dict[str, Any]:
     """One cold request with Ray on the first ``cpus`` cores (run in a fresh process)."""
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cpus]))
@@ -229,9 +246,7 @@ def child(cpus: int, minutes: int, resolution: str, question: str, grade: str) -
 
     home = Path(tempfile.mkdtemp(prefix=f"vividly-scaling-{cpus}-"))
     try:
-        # The cores are limited by the affinity mask; Ray's logical CPUs only place replicas,
-        # and the app's fractional replicas need about 2 of them whatever the cores.
-        settings = load_settings(home=home, auth_disabled=True, ray_num_cpus=max(cpus, 2))
+        settings = load_settings(**child_settings(cpus, home))
         runtime = ServiceRuntime(settings)
         runtime.start()
         try:
@@ -251,6 +266,7 @@ def child(cpus: int, minutes: int, resolution: str, question: str, grade: str) -
     finally:
         shutil.rmtree(home, ignore_errors=True)
     run = {
+        "narrators": settings.narrator_pool_size,
         "wall_s": round(wall, 3),
         "video_s": manifest["durations"]["video_seconds"],
         "overhead_s": round(outside_stages(wall, manifest["stage_seconds"]), 3),
@@ -335,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "video_s": run["run"]["video_s"],
             "ray_startup_s": run["startup_s"],
+            "narrators": run["run"].get("narrators"),
+            "pieces": len(chains_from(run["manifest"])),
+            "serial_s": round(serial_seconds(run["manifest"]), 3),
+            "stage_seconds": run["manifest"].get("stage_seconds", {}),
         }
         for run in runs
     ]

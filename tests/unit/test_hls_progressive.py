@@ -4,6 +4,7 @@ the request over it; the executor sends the first scene first; the playlist text
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,7 +43,12 @@ from vividly_ray.media.hls import (
     rewrite_uris,
     target_duration,
 )
-from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
+from vividly_ray.pipeline.orchestrator import (
+    PipelinePorts,
+    VideoPipeline,
+    _StreamFeed,
+    stream_muxers,
+)
 from vividly_ray.pipeline.ports import SceneDone, SceneExecutor, StreamPart
 from vividly_ray.script.pacing import EstimatedPacing
 
@@ -140,9 +146,9 @@ def _stream_events(tracker: FakeTracker) -> list[dict[str, object]]:
 def test_scenes_are_published_in_order_whatever_order_they_finish(tmp_path: Path) -> None:
     stream = MemoryStream()
     tracker, _ = _run(tmp_path, stream, finish_order=[2, 0, 3, 1])
-    assert [index for index, _ in stream.scenes] == [0, 1, 2, 3]
-    # Each scene's place on the timeline is the sum of the segments before it.
-    assert [start for _, start in stream.scenes] == [0.0, 2.5, 9.75, 12.75]
+    # Parts are made side by side, so in any order; each at its place on the timeline, the sum
+    # of the segments before it. The playlist grows in timeline order.
+    assert sorted(stream.scenes) == [(0, 0.0), (1, 2.5), (2, 9.75), (3, 12.75)]
     assert stream.playlists == [
         ([0], False),
         ([0, 1], False),
@@ -187,8 +193,17 @@ def test_the_parts_of_a_scene_are_published_in_timeline_order(tmp_path: Path) ->
     stream = MemoryStream()
     order = [(1, 4), (2, 0), (1, 0), (0, 0), (3, 0), (1, 2)]
     tracker, _ = _run(tmp_path, stream, [], executor=PartedExecutor(order))
-    assert [index for index, _ in stream.scenes] == [0, 1, 1, 1, 2, 3]
-    assert [start for _, start in stream.scenes] == [0.0, 2.5, 5.5, 7.75, 9.75, 12.75]
+    made = sorted(stream.scenes, key=lambda placed: placed[1])
+    assert [index for index, _ in made] == [0, 1, 1, 1, 2, 3]
+    assert [start for _, start in made] == [0.0, 2.5, 5.5, 7.75, 9.75, 12.75]
+    assert [parts for parts, _ in stream.playlists] == [
+        [0],
+        [0, 1],
+        [0, 1, 1],
+        [0, 1, 1, 1],
+        [0, 1, 1, 1, 2],
+        [0, 1, 1, 1, 2, 3],
+    ]
     events = _stream_events(tracker)
     # A scene counts as playable once its last part is out; every part counts as a part.
     assert [e["stream_parts"] for e in events] == [1, 2, 3, 4, 5, 6]
@@ -260,7 +275,8 @@ def test_a_publishing_error_stops_the_stream_but_the_video_is_delivered(
     tracker, blobs = _run(tmp_path, stream, finish_order=[0, 1, 2, 3])
     assert tracker.status is RequestStatus.COMPLETED
     assert blobs.stat("videos/r1/video.mp4") is not None
-    assert [index for index, _ in stream.scenes] == [0]
+    # Later parts may have been made meanwhile; none is published after the failed one.
+    assert stream.playlists == [([0], False)]
     assert [e["stream_scenes"] for e in _stream_events(tracker)] == [1]
     assert "stream publishing failed" in caplog.text
 
@@ -269,14 +285,60 @@ def test_an_unexpected_publishing_error_is_logged_not_raised(tmp_path: Path) -> 
     stream = MemoryStream(fail_at=0, error=RuntimeError("disk on fire"))
     tracker, _ = _run(tmp_path, stream, finish_order=[3, 2, 1, 0])
     assert tracker.status is RequestStatus.COMPLETED
-    assert stream.scenes == [] and stream.playlists == []
+    assert stream.playlists == [] and _stream_events(tracker) == []
 
 
 def test_a_lost_lease_stops_the_stream_quietly(tmp_path: Path) -> None:
     stream = MemoryStream(fail_at=2, error=LeaseLost("r1"))
     tracker, _ = _run(tmp_path, stream, finish_order=[0, 1, 2, 3])
-    assert [index for index, _ in stream.scenes] == [0, 1]
+    assert stream.playlists == [([0], False), ([0, 1], False)]
     assert tracker.status is RequestStatus.COMPLETED
+
+
+@dataclass
+class MeetingStream(MemoryStream):
+    """Scenes 0 and 1 each wait (bounded) until both are being made at once; scene 0 then
+    takes longer, so the later part is made first."""
+
+    meeting: threading.Barrier = field(default_factory=lambda: threading.Barrier(2, timeout=10))
+
+    def publish_scene(
+        self, request_id: str, start: float, audio: SceneAudio, segment: SceneSegment
+    ) -> StreamPart:
+        if segment.scene_index in (0, 1):
+            self.meeting.wait()  # raises BrokenBarrierError unless both are in flight
+            if segment.scene_index == 0:
+                threading.Event().wait(0.05)
+        return super().publish_scene(request_id, start, audio, segment)
+
+
+def test_parts_are_made_side_by_side_and_published_in_timeline_order(tmp_path: Path) -> None:
+    stream = MeetingStream()
+    # Scene 1 finishes first; scene 0 then releases both, and they are made together.
+    tracker, _ = _run(tmp_path, stream, finish_order=[1, 0, 2, 3])
+    made = [index for index, _ in stream.scenes]
+    assert made.index(1) < made.index(0)  # made out of order...
+    assert [parts for parts, _ in stream.playlists] == [[0], [0, 1], [0, 1, 2], [0, 1, 2, 3]]
+    assert [e["stream_scenes"] for e in _stream_events(tracker)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("cores", "muxers"), [(1, 2), (2, 2), (5, 2), (8, 4), (16, 8), (64, 8)])
+def test_stream_parts_made_at_once_follow_the_usable_cores(
+    cores: int, muxers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert stream_muxers() == muxers
+
+
+def test_an_abandoned_stream_makes_no_more_parts(tmp_path: Path) -> None:
+    stream = MemoryStream()
+    retrieval = FakeRetriever().retrieve(REQUEST.question, REQUEST.grade)
+    feed = _StreamFeed(stream, FakeTracker(), "r1", FakeWriter().write(REQUEST, retrieval))
+    feed.abandon()
+    audio = SceneAudio(0, "a/0.wav", 1.0, (), "a")
+    feed.put(0.0, audio, SceneSegment(0, "s/0.mp4", 1.0, "s"))
+    feed.finish(5.0)
+    assert stream.scenes == [] and stream.playlists == []
 
 
 def test_a_resumed_request_publishes_the_whole_stream_again(tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.scaling import (
     Chain,
     Costs,
     chains_from,
+    child_settings,
     finer,
     fit_costs,
     makespan,
@@ -102,3 +105,18 @@ def test_the_manifest_gives_chains_and_a_curve() -> None:
     narrate = (2.0 - 0.2) / 4 + 0.2
     assert curve["wall_s_finer_parts"]["16"] == pytest.approx(1.0 + narrate + 1.0)
     assert curve["speedup_2_to_16_finer"] > curve["speedup_2_to_16_today"]
+
+
+def test_each_run_has_a_narrator_per_core_unless_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actors.app import local_encoders
+    from vividly_ray.settings import load_settings
+
+    monkeypatch.delenv("VIVIDLY_NARRATOR_POOL_SIZE", raising=False)
+    for cpus, ray_cpus, encoders in ((1, 2, 1), (2, 2, 1), (16, 16, 8)):
+        settings = load_settings(**child_settings(cpus, tmp_path))
+        assert (settings.narrator_pool_size, settings.ray_num_cpus) == (cpus, ray_cpus)
+        assert local_encoders(settings) == encoders
+    monkeypatch.setenv("VIVIDLY_NARRATOR_POOL_SIZE", "3")
+    assert load_settings(**child_settings(16, tmp_path)).narrator_pool_size == 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -78,6 +80,19 @@ MAX_CLARIFICATION_ROUNDS = 3
 STREAM_CATCH_UP_S = 60.0
 # How long assembly waits for the narration encoded ahead before it encodes it itself.
 NARRATION_CATCH_UP_S = 120.0
+# Stream parts made at once, per request: one per two usable cores, at least 2, at most 8.
+STREAM_MUXERS_MAX = 8
+
+
+def stream_muxers() -> int:
+    """How many of a request's stream parts are made side by side. Each part is a short ffmpeg
+    run (about 60 ms for a 4 s piece); one at a time, a request cut into many pieces on many
+    cores left the stream, and the request's end that waits for it, behind the pools."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        cores = os.cpu_count() or 1
+    return max(2, min(STREAM_MUXERS_MAX, cores // 2))
 
 
 @dataclass(frozen=True)
@@ -438,7 +453,13 @@ class _StreamFeed:
     """
 
     def __init__(
-        self, publisher: StreamPublisher, tracker: StatusTracker, request_id: str, script: Script
+        self,
+        publisher: StreamPublisher,
+        tracker: StatusTracker,
+        request_id: str,
+        script: Script,
+        *,
+        muxers: int | None = None,
     ) -> None:
         self._publisher = publisher
         self._tracker = tracker
@@ -449,13 +470,27 @@ class _StreamFeed:
         self._stopped = threading.Event()
         # CPU seconds the publisher reported for the parts so far (their ffmpeg runs).
         self.cpu_seconds = 0.0
-        self._work: queue.Queue[tuple[float, SceneAudio, SceneSegment] | None] = queue.Queue()
+        # Parts are made side by side (each is an ffmpeg run of its own); the playlist and the
+        # events still grow in timeline order, on the publishing thread.
+        self._muxers = ThreadPoolExecutor(
+            max_workers=muxers or stream_muxers(), thread_name_prefix="stream-part"
+        )
+        self._work: queue.Queue[tuple[Future[StreamPart | None], SceneSegment] | None] = (
+            queue.Queue()
+        )
         self._thread = threading.Thread(target=self._publish_all, name="stream", daemon=True)
         self._thread.start()
 
     def put(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
-        """The next piece on the timeline, starting at ``start`` seconds."""
-        self._work.put((start, audio, segment))
+        """The next piece on the timeline, starting at ``start`` seconds: its part is made at
+        once, beside the parts before it that are still being made."""
+        if self._stopped.is_set():
+            return
+        try:
+            made = self._muxers.submit(self._make, start, audio, segment)
+        except RuntimeError:  # shut down: the stream has stopped
+            return
+        self._work.put((made, segment))
 
     def finish(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) for every queued scene to be published."""
@@ -469,21 +504,33 @@ class _StreamFeed:
         """Stop publishing (the request ended another way, or the stream already finished)."""
         self._stopped.set()
         self._work.put(None)
+        self._muxers.shutdown(wait=False, cancel_futures=True)
+
+    def _make(self, start: float, audio: SceneAudio, segment: SceneSegment) -> StreamPart | None:
+        if self._stopped.is_set():
+            return None
+        return self._publisher.publish_scene(self._request_id, start, audio, segment)
 
     def _publish_all(self) -> None:
-        while (item := self._work.get()) is not None:
-            if self._stopped.is_set():
-                continue
-            try:
-                self._publish(*item)
-            except LeaseLost:
-                self._stopped.set()  # another holder runs the request (and its stream) now
-            except Exception:
-                log.warning("stream publishing failed; the stream stops growing", exc_info=True)
-                self._stopped.set()
+        try:
+            while (item := self._work.get()) is not None:
+                made, segment = item
+                if self._stopped.is_set():
+                    made.cancel()
+                    continue
+                try:
+                    part = made.result()
+                    if part is not None:
+                        self._publish(part, segment)
+                except LeaseLost:
+                    self._stopped.set()  # another holder runs the request (and its stream) now
+                except Exception:
+                    log.warning("stream publishing failed; the stream stops growing", exc_info=True)
+                    self._stopped.set()
+        finally:
+            self._muxers.shutdown(wait=False, cancel_futures=True)
 
-    def _publish(self, start: float, audio: SceneAudio, segment: SceneSegment) -> None:
-        part = self._publisher.publish_scene(self._request_id, start, audio, segment)
+    def _publish(self, part: StreamPart, segment: SceneSegment) -> None:
         self.cpu_seconds += part.cpu_seconds
         self._parts.append(part)
         if segment.part is None or segment.part.closes:

@@ -202,9 +202,11 @@ class StreamPart:
 class StreamPublisher(Protocol):
     """Publishes finished scenes as a growing stream (HLS) that players follow while it renders.
 
-    The pipeline calls ``publish_scene`` in scene order, each with its place on the timeline,
-    then ``publish_playlist`` with every part so far; ``complete`` marks the last one. Both only
-    write blobs, so a reader on any node sees the stream grow.
+    The pipeline calls ``publish_scene`` for each piece once its place on the timeline is known,
+    several at once from different threads (so an implementation must be thread-safe), and
+    ``publish_playlist`` in timeline order with every part so far; ``complete`` marks the last
+    one. Both only write blobs, so a reader on any node sees the stream grow; a part made but
+    not yet in the playlist is never seen.
     """
 
     def publish_scene(

@@ -56,6 +56,14 @@ def prepare_home(settings: Settings) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
+def scratch_dir(settings: Settings) -> Path:
+    """This process's scratch folder in the work folder (``storage.scratch``). The first call
+    in a process removes the folders that this host's processes that are gone left there."""
+    from vividly_ray.storage.scratch import process_scratch
+
+    return process_scratch(settings.work_dir)
+
+
 @dataclass(frozen=True)
 class Stores:
     """Everything that persists: the database's repositories and the BlobStore."""
@@ -355,7 +363,7 @@ def check_script_model(settings: Settings) -> str:
 
 
 def build_cache(settings: Settings, blobs: BlobStore | None = None) -> ContentCache:
-    return ContentCache(blobs or build_blobs(settings), settings.work_dir / "cache-writes")
+    return ContentCache(blobs or build_blobs(settings), scratch_dir(settings) / "cache-writes")
 
 
 def google_credentials(settings: Settings) -> Any:
@@ -431,7 +439,7 @@ def build_encoder(
     from vividly_ray.media.encoder import FfmpegSegmentEncoder
 
     return FfmpegSegmentEncoder(
-        spec, build_cache(settings), settings.work_dir, threads or settings.encoder_threads
+        spec, build_cache(settings), scratch_dir(settings), threads or settings.encoder_threads
     )
 
 
@@ -456,18 +464,19 @@ def build_pipeline(
 
     library = library or build_library(settings)
     blobs = blobs or build_blobs(settings)
+    scratch = scratch_dir(settings)
     ports = PipelinePorts(
         assessor=assessor or build_validator(library),
         retriever=library,
         writer=writer or build_writer(settings, library),
         executor=executor,
-        assembler=VideoAssembler(blobs, settings.work_dir),
+        assembler=VideoAssembler(blobs, scratch),
         tracker=tracker,
         blobs=blobs,
-        scratch=Path(settings.work_dir) / "requests",
+        scratch=scratch / "requests",
         pacing=EstimatedPacing(),
         prices=PriceTable.from_json(settings.prices),
-        stream=BlobHlsPublisher(blobs, Path(settings.work_dir) / "stream"),
-        narration=ProgressiveNarration(blobs, Path(settings.work_dir) / "narration"),
+        stream=BlobHlsPublisher(blobs, scratch / "stream"),
+        narration=ProgressiveNarration(blobs, scratch / "narration"),
     )
     return VideoPipeline(ports, listener)

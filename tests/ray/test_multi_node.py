@@ -258,11 +258,12 @@ def stopped(pid: int) -> bool:
 
 
 def calls_in_progress(work: Path) -> list[str]:
-    """Scene calls under way on a node, from its own ``work/`` folder: an encode's scratch
+    """Scene calls under way on a node, from its own ``work/`` folder, where each process has a
+    scratch folder of its own (``proc/<host>-<pid>-<start>/``): an encode's scratch
     (``scene-NNN-*``) or a cache entry being written (``cache-writes/*``). Each is made when
     the call starts and removed before it returns."""
-    found = [path.name for path in work.glob("scene-*")]
-    return found + [f"cache-writes/{path.name}" for path in (work / "cache-writes").glob("*")]
+    found = [path.name for path in work.glob("proc/*/scene-*")]
+    return found + [f"cache-writes/{path.name}" for path in work.glob("proc/*/cache-writes/*")]
 
 
 def freeze_mid_call(

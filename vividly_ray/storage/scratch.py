@@ -1,0 +1,114 @@
+"""Each process's own scratch folder, and the sweep of what processes that are gone left behind.
+
+Every adapter that needs local scratch space (the encoder's frames, the stream's and the
+assembler's mux inputs, the narration track, the cache's writes, a request's delivered files)
+makes its temporary folders under one folder per process::
+
+    <work_dir>/proc/<host>-<pid>-<start>/
+
+``start`` is when the process started (clock ticks since boot, from ``/proc``), so a pid the
+system hands out again names a different folder. A process removes its own temporary folders
+when their work is done, failed or cancelled; a process that is killed (out of memory, a node
+drained, a crash) cannot, and its folder would stay on the disk for good. So the first process
+that asks for its folder also removes the folders of this host's processes that are no longer
+running. Folders of other hosts (a work folder on a shared volume) are left to their own host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+log = logging.getLogger("vividly.scratch")
+
+PROCESS_FOLDERS = "proc"
+
+_lock = threading.Lock()
+_made: dict[Path, Path] = {}  # work folder -> this process's folder in it
+
+
+def process_start(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot), or None if no such process runs.
+
+    Where ``/proc`` is not there, a running process reads as ``"0"``.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None  # /proc works here, so the process is gone
+        return "0" if _signalable(pid) else None
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: count after it.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19]  # field 22, starttime
+
+
+def _signalable(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's, but running
+    return True
+
+
+def owner_name(pid: int | None = None) -> str:
+    """The folder name of process ``pid`` (this one by default) on this host."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_host()}-{pid}-{process_start(pid) or '0'}"
+
+
+def _host() -> str:
+    # A folder name: no separators, whatever the host is called.
+    return socket.gethostname().replace(os.sep, "_") or "host"
+
+
+def process_scratch(work_dir: Path) -> Path:
+    """This process's scratch folder under ``work_dir`` (made on the first call); the first call
+    for a work folder also sweeps the folders its host's dead processes left there."""
+    work_dir = Path(work_dir)
+    with _lock:
+        mine = _made.get(work_dir)
+        if mine is None:
+            sweep(work_dir)
+            mine = work_dir / PROCESS_FOLDERS / owner_name()
+            _made[work_dir] = mine
+    mine.mkdir(parents=True, exist_ok=True)
+    return mine
+
+
+def sweep(work_dir: Path) -> list[Path]:
+    """Remove the folders in ``work_dir/proc`` of this host's processes that are not running
+    (or whose pid now belongs to a process started later); returns what was removed."""
+    root = Path(work_dir) / PROCESS_FOLDERS
+    try:
+        folders = list(root.iterdir())
+    except FileNotFoundError:
+        return []
+    host, removed = _host(), []
+    for folder in folders:
+        parts = folder.name.rsplit("-", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue  # not a process folder
+        owner_host, pid, started = parts
+        if owner_host != host:
+            continue
+        if process_start(int(pid)) == started:
+            continue  # still running
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    if removed:
+        log.info(
+            "removed the scratch folders of %d processes that are gone: %s",
+            len(removed),
+            ", ".join(f.name for f in removed),
+        )
+    return removed

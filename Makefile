@@ -19,6 +19,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check vividly_ray actors tests benchmarks
+	$(BIN)/ruff format --check vividly_ray actors tests benchmarks
 	$(BIN)/mypy
 
 unit: $(STAMP)

@@ -45,9 +45,7 @@ def diagnose(env: Mapping[str, str] | None = None) -> list[Check]:
         rows.extend(_setting_rows(exc.problems))
         settings = _lenient(source)
     if settings is None:
-        rows.append(
-            Check("backends", "-", False, "not checked: fix the settings above first")
-        )
+        rows.append(Check("backends", "-", False, "not checked: fix the settings above first"))
         return rows
     rows.extend(run_probes(backend_probes(settings)))
     return rows

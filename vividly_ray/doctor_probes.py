@@ -28,8 +28,9 @@ def database(settings: Settings) -> str:
         if settings.auto_migrate:
             found = f"at revision {current}" if current else "not created yet"
             return f"reachable; schema {found}, upgraded to {head} at start-up"
-        raise RuntimeError(f"schema at revision {current}, the code needs {head}: "
-                           "run `vividly db upgrade`")
+        raise RuntimeError(
+            f"schema at revision {current}, the code needs {head}: run `vividly db upgrade`"
+        )
     return f"reachable; schema at revision {head}"
 
 
@@ -69,8 +70,11 @@ def bucket_readable(settings: Settings, bucket_name: str) -> str:
     client = build_storage_client(settings)
     blobs = list(
         client.list_blobs(
-            bucket_name, prefix=settings.gcs_oer_prefix or None, max_results=50,
-            timeout=_TIMEOUT_S, retry=None,
+            bucket_name,
+            prefix=settings.gcs_oer_prefix or None,
+            max_results=50,
+            timeout=_TIMEOUT_S,
+            retry=None,
         )
     )
     return f"readable; {len(blobs)}{'+' if len(blobs) == 50 else ''} objects under the prefix"

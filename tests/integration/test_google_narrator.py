@@ -282,9 +282,7 @@ class EmbeddedVoice:
     def __init__(self) -> None:
         self.scenes: list[int] = []
 
-    def narrate(
-        self, scene: Scene, grade: Grade, part: ScenePart | None = None
-    ) -> SceneAudio:
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
         self.scenes.append(scene.index)
         timings = tuple(SentenceTiming(s, 0.4, 1.0) for s in scene.narration)
         return SceneAudio(scene.index, f"piper/{scene.index}.wav", 1.6, timings, "k", self.voice)

@@ -125,9 +125,7 @@ def test_captions_are_the_same_cues_at_the_same_times(whole: Made, parted: Made)
 
 def _frames(video: AssembledVideo) -> list[tuple[float, np.ndarray]]:
     with av.open(str(video.video_path)) as container:
-        return [
-            (float(f.time), f.to_ndarray(format="gray")) for f in container.decode(video=0)
-        ]
+        return [(float(f.time), f.to_ndarray(format="gray")) for f in container.decode(video=0)]
 
 
 def _shown(frames: list[tuple[float, np.ndarray]], at: float) -> np.ndarray:

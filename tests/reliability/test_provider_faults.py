@@ -422,9 +422,7 @@ class FailingFromScene:
         self._first = first
         self._lock = threading.Lock()
 
-    def narrate(
-        self, scene: Scene, grade: Grade, part: ScenePart | None = None
-    ) -> SceneAudio:
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
         with self._lock:
             if scene.index == self._first:
                 self._stub.fail_next(10_000, 503, "The service is currently unavailable.")

@@ -27,9 +27,7 @@ class ScriptedNarrator:
     errors: list[Exception] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
 
-    def narrate(
-        self, scene: Scene, grade: Grade, part: ScenePart | None = None
-    ) -> SceneAudio:
+    def narrate(self, scene: Scene, grade: Grade, part: ScenePart | None = None) -> SceneAudio:
         self.calls.append(scene.index)
         if self.errors:
             raise self.errors.pop(0)

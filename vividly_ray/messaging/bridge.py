@@ -61,9 +61,7 @@ class PubSubBridge:
     def problem(self) -> str:
         """Why the bridge is unhealthy, or "" when it is healthy."""
         if self.intake is not None and not self.intake.alive():
-            return "the Pub/Sub intake loop is not running: " + (
-                self.intake.failure() or "stopped"
-            )
+            return "the Pub/Sub intake loop is not running: " + (self.intake.failure() or "stopped")
         if self._relay_thread is not None and not self._relay_thread.is_alive():
             return self._relay_error or "the results relay stopped"
         return ""

@@ -138,9 +138,7 @@ class GoogleNarrator:
         rate = speaking_rate(grade)
         settings = (self.voice, self._language, rate, self._sample_rate)
         edges = part_edges(part)
-        key = content_key(
-            "audio", _AUDIO_FORMAT_VERSION, "google", *settings, sentences, *edges
-        )
+        key = content_key("audio", _AUDIO_FORMAT_VERSION, "google", *settings, sentences, *edges)
         cached_wav = self._cache.get("audio", key, ".wav")
         cached_meta = self._cache.get_json("audio-timings", key)
         if cached_wav is not None and cached_meta is not None:

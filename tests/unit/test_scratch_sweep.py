@@ -123,3 +123,36 @@ def test_the_folder_of_a_killed_process_goes_when_the_next_builds_its_adapters(
     assert cache.scratch == mine / "cache-writes"
     pipeline = build_pipeline(settings, executor=None, tracker=None)  # type: ignore[arg-type]
     assert pipeline._ports.scratch == mine / "requests"
+
+
+def test_what_the_layout_before_proc_left_goes_once_it_is_an_hour_old(tmp_path: Path) -> None:
+    old, fresh = [], []
+    for place in ("requests/request-ab12-x", "stream/stream-y", "assemble-z", "scene-003-q"):
+        folder = tmp_path / place
+        folder.mkdir(parents=True)
+        (folder / "file").write_bytes(b"x")
+        os.utime(folder, (1_000_000, 1_000_000))
+        old.append(folder)
+    for place in ("narration/narration-new", "scene-004-new"):
+        folder = tmp_path / place
+        folder.mkdir(parents=True)
+        fresh.append(folder)
+    keep = tmp_path / "notes.txt"  # not a scratch entry of any layout
+    keep.write_text("mine")
+    os.utime(keep, (1_000_000, 1_000_000))
+
+    removed = scratch.sweep_legacy(tmp_path)
+
+    assert sorted(removed) == sorted(old)
+    assert all(folder.exists() for folder in fresh) and keep.exists()
+    # Emptied legacy folders go too; one still holding fresh work stays.
+    assert not (tmp_path / "requests").exists() and not (tmp_path / "stream").exists()
+    assert (tmp_path / "narration").is_dir()
+
+
+def test_the_first_call_also_sweeps_the_layout_before_proc(tmp_path: Path) -> None:
+    stale = tmp_path / "cache-writes" / "segment-abc"
+    stale.mkdir(parents=True)
+    os.utime(stale, (1_000_000, 1_000_000))
+    process_scratch(tmp_path)
+    assert not stale.exists() and not stale.parent.exists()

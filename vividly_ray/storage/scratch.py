@@ -9,23 +9,35 @@ makes its temporary folders under one folder per process::
 ``start`` is when the process started (clock ticks since boot, from ``/proc``), so a pid the
 system hands out again names a different folder. A process removes its own temporary folders
 when their work is done, failed or cancelled; a process that is killed (out of memory, a node
-drained, a crash) cannot, and its folder would stay on the disk for good. So the first process
-that asks for its folder also removes the folders of this host's processes that are no longer
-running. Folders of other hosts (a work folder on a shared volume) are left to their own host.
+drained, a crash) cannot, and its folder would stay on the disk for good. So each process,
+when it first asks for its folder, also removes the folders of this host's processes that are
+no longer running. Folders of other hosts (a work folder on a shared volume) are left to their own host.
+
+Before each process had a folder of its own, processes made their temporary folders directly in
+the work folder (``requests/``, ``stream/``, ``narration/``, ``cache-writes/``, ``assemble-*``,
+``scene-*``). What is left there and has not changed for an hour is removed by the same first
+call (``sweep_legacy``): no piece of work takes that long, so nothing of a process still running
+an older version is touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger("vividly.scratch")
 
 PROCESS_FOLDERS = "proc"
+# Where processes made their temporary folders before each had a folder of its own.
+LEGACY_FOLDERS = ("requests", "stream", "narration", "cache-writes")
+LEGACY_PREFIXES = ("assemble-", "scene-")
+LEGACY_AGE_S = 3600.0
 
 _lock = threading.Lock()
 _made: dict[Path, Path] = {}  # work folder -> this process's folder in it
@@ -78,6 +90,7 @@ def process_scratch(work_dir: Path) -> Path:
         mine = _made.get(work_dir)
         if mine is None:
             sweep(work_dir)
+            sweep_legacy(work_dir)
             mine = work_dir / PROCESS_FOLDERS / owner_name()
             _made[work_dir] = mine
     mine.mkdir(parents=True, exist_ok=True)
@@ -111,4 +124,45 @@ def sweep(work_dir: Path) -> list[Path]:
             len(removed),
             ", ".join(f.name for f in removed),
         )
+    return removed
+
+
+def sweep_legacy(
+    work_dir: Path, *, older_than_s: float = LEGACY_AGE_S, now: float | None = None
+) -> list[Path]:
+    """Remove the temporary folders of the layout before ``proc/`` that have not changed for
+    ``older_than_s``, and the legacy folders left empty; returns what was removed."""
+    work_dir = Path(work_dir)
+    cutoff = (time.time() if now is None else now) - older_than_s
+    candidates = [
+        entry
+        for name in LEGACY_FOLDERS
+        if (work_dir / name).is_dir()
+        for entry in (work_dir / name).iterdir()
+    ]
+    try:
+        candidates += [
+            entry
+            for entry in work_dir.iterdir()
+            if entry.is_dir() and entry.name.startswith(LEGACY_PREFIXES)
+        ]
+    except FileNotFoundError:
+        return []
+    removed = []
+    for entry in candidates:
+        try:
+            if entry.lstat().st_mtime >= cutoff:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+        removed.append(entry)
+    for name in LEGACY_FOLDERS:
+        with contextlib.suppress(OSError):
+            (work_dir / name).rmdir()  # only once empty
+    if removed:
+        log.info("removed %d scratch entries left by an earlier version", len(removed))
     return removed

@@ -11,7 +11,8 @@ system hands out again names a different folder. A process removes its own tempo
 when their work is done, failed or cancelled; a process that is killed (out of memory, a node
 drained, a crash) cannot, and its folder would stay on the disk for good. So each process,
 when it first asks for its folder, also removes the folders of this host's processes that are
-no longer running. Folders of other hosts (a work folder on a shared volume) are left to their own host.
+no longer running. Folders of other hosts (a work folder on a shared volume) are left to their
+own host.
 
 Before each process had a folder of its own, processes made their temporary folders directly in
 the work folder (``requests/``, ``stream/``, ``narration/``, ``cache-writes/``, ``assemble-*``,

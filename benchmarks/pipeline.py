@@ -639,6 +639,8 @@ def run_one(stores: Any, intake: Any, request: Any) -> tuple[dict[str, Any], lis
             "wall_s_observed": round(observed, 3),
             "video_s": manifest["durations"]["video_seconds"],
             "stage_s": stages,
+            # What processing_video waited for (the narration track, the stream's last parts).
+            "processing_waits_s": manifest.get("processing_waits_s", {}),
             "cpu_s": cpu_by_stage(manifest),
             "overhead_s": round(outside_stages(wall, stages), 3),
             "first_scene_s": first_scene_s(tasks, submitted),

@@ -355,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "pieces": len(chains_from(run["manifest"])),
             "serial_s": round(serial_seconds(run["manifest"]), 3),
             "stage_seconds": run["manifest"].get("stage_seconds", {}),
+            "processing_waits_s": run["manifest"].get("processing_waits_s", {}),
         }
         for run in runs
     ]

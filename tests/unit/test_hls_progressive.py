@@ -322,6 +322,31 @@ def test_parts_are_made_side_by_side_and_published_in_timeline_order(tmp_path: P
     assert [e["stream_scenes"] for e in _stream_events(tracker)] == [1, 2, 3, 4]
 
 
+@dataclass
+class SlowLastStream(MemoryStream):
+    """Takes ``seconds`` to make the last scene's part."""
+
+    seconds: float = 0.3
+
+    def publish_scene(
+        self, request_id: str, start: float, audio: SceneAudio, segment: SceneSegment
+    ) -> StreamPart:
+        if segment.scene_index == 3:
+            threading.Event().wait(self.seconds)
+        return super().publish_scene(request_id, start, audio, segment)
+
+
+def test_the_manifest_says_how_long_processing_video_waited_for_the_stream(
+    tmp_path: Path,
+) -> None:
+    manifest = _manifest(tmp_path, SlowLastStream())
+    waits = manifest["processing_waits_s"]
+    # The last part is made once every piece is done, so processing_video waits for most of it.
+    assert waits["stream"] >= 0.15
+    assert "narration_track" not in waits  # this pipeline has no narration track
+    assert _manifest(tmp_path / "fast", MemoryStream())["processing_waits_s"]["stream"] < 0.15
+
+
 @pytest.mark.parametrize(("cores", "muxers"), [(1, 2), (2, 2), (5, 2), (8, 4), (16, 8), (64, 8)])
 def test_stream_parts_made_at_once_follow_the_usable_cores(
     cores: int, muxers: int, monkeypatch: pytest.MonkeyPatch

@@ -4,6 +4,7 @@ request)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from vividly_ray.domain.models import (
     SceneAudio,
     SceneSegment,
     Script,
+    delivered_key,
 )
 from vividly_ray.pipeline.orchestrator import PipelinePorts, VideoPipeline
 from vividly_ray.pipeline.ports import SceneDone
@@ -117,13 +119,17 @@ def test_pieces_reach_the_track_in_timeline_order_and_its_encode_reaches_the_ass
 ) -> None:
     encoded = EncodedNarration(tmp_path / "narration.m4a", (("w", "c", 1.0),), 0.5)
     encoder, assembler = RecordingEncoder(encoded), RecordingAssembler()
-    _pipeline(tmp_path, encoder, assembler, ShuffledExecutor([2, 0, 3, 1])).run("r1", REQUEST)
+    pipeline = _pipeline(tmp_path, encoder, assembler, ShuffledExecutor([2, 0, 3, 1]))
+    pipeline.run("r1", REQUEST)
 
     (track,) = encoder.tracks
     assert track.added == [(i, DURATIONS[i]) for i in range(4)]
     assert len(track.finished) == 1 and track.finished[0] > 0
     assert assembler.given == [encoded]
     assert track.abandoned == 1  # its files go once the video is delivered
+    # The manifest records how long processing_video waited for the track to close.
+    manifest = json.loads(pipeline._ports.blobs.get_bytes(delivered_key("r1", "manifest.json")))
+    assert set(manifest["processing_waits_s"]) == {"narration_track"}
 
 
 def test_a_track_with_nothing_encoded_leaves_the_assembler_to_encode(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ what it cost."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vividly_ray import __version__
@@ -28,7 +28,12 @@ def build_manifest(
     timeline: StageTimeline,
     cpu_seconds: dict[str, float] | None = None,
     prices: PriceTable | None = None,
+    *,
+    waits: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
+    """The request's manifest.json. ``waits``: seconds processing_video spent waiting for work
+    that ran beside the pieces (``narration_track``, ``stream``), recorded as
+    ``processing_waits_s``."""
     cpu = {stage: round(seconds, 3) for stage, seconds in (cpu_seconds or {}).items()}
     speech: dict[str, int] = {}
     for audio, _ in scenes:
@@ -58,6 +63,7 @@ def build_manifest(
         "title": script.title,
         "status_timeline": timeline.to_list(),
         "stage_seconds": timeline.stage_seconds(),
+        "processing_waits_s": {name: round(s, 3) for name, s in (waits or {}).items()},
         "scene_count": len(script.scenes),
         "durations": {
             "target_seconds": round(request.minutes * 60, 2),

@@ -174,13 +174,21 @@ class VideoPipeline:
             scenes = self._render_scenes(request_id, script, spec, in_order)
 
             stage = self._enter(request_id, RequestStatus.PROCESSING_VIDEO, timeline, reached)
-            narration = track.finish(NARRATION_CATCH_UP_S) if track is not None else None
+            # How long processing_video waited for the work that ran beside the pieces.
+            waits: dict[str, float] = {}
+            narration = None
+            if track is not None:
+                waited = time.monotonic()
+                narration = track.finish(NARRATION_CATCH_UP_S)
+                waits["narration_track"] = time.monotonic() - waited
             video = self._ports.assembler.assemble(
                 script, scenes, spec, out_dir, narration=narration
             )
             if feed is not None:
                 # The stream's last scenes are published while the video is assembled.
+                waited = time.monotonic()
                 feed.finish(STREAM_CATCH_UP_S)
+                waits["stream"] = time.monotonic() - waited
 
             stage = self._enter(request_id, RequestStatus.NOTIFYING, timeline, reached)
             # The manifest records the whole timeline, so it is written as the request completes:
@@ -193,7 +201,15 @@ class VideoPipeline:
             )
             cpu["processing_video"] = video.cpu_seconds
             manifest = build_manifest(
-                request_id, request, script, scenes, video, timeline, cpu, self._ports.prices
+                request_id,
+                request,
+                script,
+                scenes,
+                video,
+                timeline,
+                cpu,
+                self._ports.prices,
+                waits=waits,
             )
             (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
             files = self._deliver(request_id, out_dir)

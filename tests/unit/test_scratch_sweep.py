@@ -49,6 +49,9 @@ def test_the_folders_of_dead_processes_of_this_host_are_swept(tmp_path: Path) ->
     # The pid of a running process, but not the process that made the folder: it started later.
     reused = _folder(tmp_path, f"{host}-{os.getpid()}-1")
     elsewhere = _folder(tmp_path, f"other-host-{_dead_pid()}-12345")
+    # The same host name, another pid namespace (another container of the pod): not ours to judge.
+    name, _, _namespace = host.partition(".")
+    other_container = _folder(tmp_path, f"{name}.1-{_dead_pid()}-12345")
     stray = tmp_path / PROCESS_FOLDERS / "notes"
     stray.mkdir()
 
@@ -57,6 +60,7 @@ def test_the_folders_of_dead_processes_of_this_host_are_swept(tmp_path: Path) ->
     assert sorted(removed) == sorted([dead, reused])
     assert not dead.exists() and not reused.exists()
     assert mine.exists() and elsewhere.exists() and stray.exists()
+    assert other_container.exists()
 
 
 def test_the_first_call_sweeps_and_gives_this_process_its_own_folder(tmp_path: Path) -> None:

@@ -4,15 +4,18 @@ Every adapter that needs local scratch space (the encoder's frames, the stream's
 assembler's mux inputs, the narration track, the cache's writes, a request's delivered files)
 makes its temporary folders under one folder per process::
 
-    <work_dir>/proc/<host>-<pid>-<start>/
+    <work_dir>/proc/<host>.<pid namespace>-<pid>-<start>/
 
 ``start`` is when the process started (clock ticks since boot, from ``/proc``), so a pid the
-system hands out again names a different folder. A process removes its own temporary folders
-when their work is done, failed or cancelled; a process that is killed (out of memory, a node
-drained, a crash) cannot, and its folder would stay on the disk for good. So each process,
-when it first asks for its folder, also removes the folders of this host's processes that are
-no longer running. Folders of other hosts (a work folder on a shared volume) are left to their
-own host.
+system hands out again names a different folder. The pid namespace tells apart the processes of
+containers that share a host name and a volume but not their pids (the containers of one pod):
+each only judges the folders of the processes it can see.
+
+A process removes its own temporary folders when their work is done, failed or cancelled; a
+process that is killed (out of memory, a node drained, a crash) cannot, and its folder would
+stay on the disk for good. So each process, when it first asks for its folder, also removes
+the folders of this host's processes that are no longer running. Folders of other hosts (a work
+folder on a shared volume) are left to their own host.
 
 Before each process had a folder of its own, processes made their temporary folders directly in
 the work folder (``requests/``, ``stream/``, ``narration/``, ``cache-writes/``, ``assemble-*``,
@@ -79,8 +82,13 @@ def owner_name(pid: int | None = None) -> str:
 
 
 def _host() -> str:
-    # A folder name: no separators, whatever the host is called.
-    return socket.gethostname().replace(os.sep, "_") or "host"
+    """This host's name (a folder name: no separators) and the pid namespace, where it has one."""
+    host = socket.gethostname().replace(os.sep, "_").replace("-", "_") or "host"
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return host
+    return f"{host}.{''.join(c for c in namespace if c.isdigit())}"
 
 
 def process_scratch(work_dir: Path) -> Path:

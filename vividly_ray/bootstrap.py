@@ -58,7 +58,7 @@ def prepare_home(settings: Settings) -> None:
 
 def scratch_dir(settings: Settings) -> Path:
     """This process's scratch folder in the work folder (``storage.scratch``). The first call
-    in a process removes the folders that this host's processes that are gone left there."""
+    in a process also removes what processes that are gone left in the work folder."""
     from vividly_ray.storage.scratch import process_scratch
 
     return process_scratch(settings.work_dir)

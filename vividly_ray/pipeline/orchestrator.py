@@ -460,7 +460,8 @@ class _InOrder:
 
 
 class _StreamFeed:
-    """Publishes finished pieces to the progressive stream, in timeline order, on its own thread.
+    """Publishes finished pieces to the progressive stream: their parts are made side by side
+    (``stream_muxers``), and published in timeline order on the feed's own thread.
 
     Each publication is recorded as a scene event (``stream_parts``, ``stream_scenes``: the
     scenes whose every piece is playable, and its blob keys, so erasure finds them). Publishing

@@ -136,13 +136,11 @@ def sweep(work_dir: Path) -> list[Path]:
     return removed
 
 
-def sweep_legacy(
-    work_dir: Path, *, older_than_s: float = LEGACY_AGE_S, now: float | None = None
-) -> list[Path]:
+def sweep_legacy(work_dir: Path, *, older_than_s: float = LEGACY_AGE_S) -> list[Path]:
     """Remove the temporary folders of the layout before ``proc/`` that have not changed for
     ``older_than_s``, and the legacy folders left empty; returns what was removed."""
     work_dir = Path(work_dir)
-    cutoff = (time.time() if now is None else now) - older_than_s
+    cutoff = time.time() - older_than_s
     candidates = [
         entry
         for name in LEGACY_FOLDERS
